@@ -1,0 +1,41 @@
+// Element-wise kernels: softmax, gated activation, residual and bias adds.
+
+/** In place: x = softmax(x) over n elements, max subtracted first for stability. */
+export function softmax_f32(x: usize, n: i32): void {
+  let max = -Infinity as f32;
+  for (let i = 0; i < n; i++) max = Mathf.max(max, load<f32>(x + (<usize>i << 2)));
+  let sum: f32 = 0;
+  for (let i = 0; i < n; i++) {
+    const e = Mathf.exp(load<f32>(x + (<usize>i << 2)) - max);
+    store<f32>(x + (<usize>i << 2), e);
+    sum += e;
+  }
+  const inv = f32x4.splat(1 / sum);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(x + (<usize>i << 2), f32x4.mul(v128.load(x + (<usize>i << 2)), inv));
+  for (; i < n; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) / sum);
+}
+
+/** SiLU-gated MLP activation: out = silu(gate) * up = gate / (1 + e^-gate) * up. out may alias gate. */
+export function swiglu_f32(out: usize, gate: usize, up: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const g = load<f32>(gate + o);
+    store<f32>(out + o, g / (1 + Mathf.exp(-g)) * load<f32>(up + o));
+  }
+}
+
+/** Residual add: out = a + b over n elements. out may alias a or b. */
+export function add_f32(out: usize, a: usize, b: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < n; i++) store<f32>(out + (<usize>i << 2), load<f32>(a + (<usize>i << 2)) + load<f32>(b + (<usize>i << 2)));
+}
+
+/** Bias add over T rows: x[t,:] += b. x (T, n), b (n,). */
+export function add_rows_f32(x: usize, b: usize, n: i32, T: i32): void {
+  for (let t = 0; t < T; t++) add_f32(x + (<usize>(t * n) << 2), x + (<usize>(t * n) << 2), b, n);
+}
