@@ -1,0 +1,2 @@
+// tide/node: the parts that need Node built-ins (file system).
+export { dirSource, fileReader } from './dir-source.js';
