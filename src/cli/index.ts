@@ -1,0 +1,26 @@
+// The `tide` command line: each command is a thin file over the public API (src/index.ts).
+import { Command } from 'commander';
+import * as generate from './generate.js';
+import * as logits from './logits.js';
+import * as info from './info.js';
+
+export function cli(): Command {
+  const program = new Command('tide')
+    .description('Transformer inference on WebAssembly SIMD, no native dependencies')
+    .option('--simd <flavor>', 'kernel module: baseline or relaxed (default: what the engine supports)');
+  for (const c of [generate, logits, info]) c.register(program);
+  return program;
+}
+
+/** Errors print as one line (a stack only with TIDE_DEBUG=1) and exit non-zero. */
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await cli().exitOverride((e) => { throw Object.assign(e, { fromCommander: true }); }).parseAsync(argv);
+  } catch (e) {
+    const err = e as Error & { fromCommander?: boolean; exitCode?: number };
+    if (err.fromCommander) { process.exitCode = err.exitCode; return; } // commander already printed it
+    if (process.env.TIDE_DEBUG === '1') console.error(err);
+    else console.error(`tide: ${err.message.split('\n')[0]}`);
+    process.exitCode = 1;
+  }
+}
