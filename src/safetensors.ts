@@ -16,12 +16,9 @@ export interface TensorInfo {
   name: string;
   dtype: StDtype;
   shape: number[];
-  /** Absolute byte offset of the data in the file (8 + header length + data_offsets[0]). */
-  offset: number;
-  /** data_offsets[1] - data_offsets[0]. */
-  bytes: number;
-  /** The file it lives in. */
-  reader: ByteReader;
+  offset: number; // absolute byte offset of the data in the file (8 + header length + data_offsets[0])
+  bytes: number; // data_offsets[1] - data_offsets[0]
+  reader: ByteReader; // the file it lives in
 }
 
 export interface Checkpoint {
@@ -153,7 +150,7 @@ function checkInts(where: string, field: string, value: unknown): number[] {
   if (!Array.isArray(value)) throw new SafetensorsError(`${where}: ${field} is ${kind(value)}, expected an array`);
   value.forEach((v, i) => {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-      throw new RangeError(`${where}: ${field}[${i}] is ${show(v)}, expected a non-negative integer`);
+      throw new SafetensorsError(`${where}: ${field}[${i}] is ${show(v)}, expected a non-negative integer`);
     }
   });
   return value as number[];
@@ -179,8 +176,8 @@ function checkLayout(reader: ByteReader, tensors: TensorInfo[], dataStart: numbe
     const where = `${reader.label}: tensor ${q(t.name)}: data_offsets [${begin}, ${begin + t.bytes}]`;
     if (begin < pos) throw new SafetensorsError(`${where} overlap tensor ${q(prev!.name)}, which ends at ${pos}`);
     if (begin > pos) {
-      const after = prev ? `the end of tensor ${q(prev.name)}` : 'the start of the data';
-      throw new SafetensorsError(`${where} leave a gap of ${begin - pos} bytes after ${after} at ${pos}`);
+      const after = prev ? `tensor ${q(prev.name)} ends at ${pos}` : 'the start of the data';
+      throw new SafetensorsError(`${where} leave a gap of ${begin - pos} bytes after ${after}`);
     }
     pos = begin + t.bytes;
     prev = t;
@@ -218,27 +215,22 @@ async function openShards(files: ModelFiles, indexText: string, readers: ByteRea
     tensors.set(t.name, t);
   }
   checkIndex(weightMap, headers);
+  for (const [name, shard] of weightMap) {
+    if (tensors.has(name)) continue;
+    const label = headers.find((h) => h.shard === shard)!.reader.label;
+    throw new SafetensorsError(`${label}: tensor ${q(name)}: listed for shard ${shard} in ${INDEX} but missing from it`);
+  }
   return { tensors, metadata: headers[0].metadata };
 }
 
-type ShardHeader = { shard: string; reader: ByteReader; tensors: TensorInfo[] };
-
-/** Each tensor must be in the shard the index names, and each shard must hold what the index lists for it. */
-function checkIndex(weightMap: Map<string, string>, headers: ShardHeader[]): void {
+/** Each shard's tensors must be where the index says (the caller then checks that none is missing). */
+function checkIndex(weightMap: Map<string, string>, headers: { shard: string; reader: ByteReader; tensors: TensorInfo[] }[]) {
   for (const { shard, reader, tensors } of headers) {
     for (const t of tensors) {
       const listed = weightMap.get(t.name);
       const where = `${reader.label}: tensor ${q(t.name)}: in shard ${shard} but ${INDEX}`;
       if (listed === undefined) throw new SafetensorsError(`${where} weight_map does not list it`);
       if (listed !== shard) throw new SafetensorsError(`${where} puts it in ${listed}`);
-    }
-  }
-  for (const { shard, reader, tensors } of headers) {
-    const held = new Set(tensors.map((t) => t.name));
-    for (const [name, listed] of weightMap) {
-      if (listed === shard && !held.has(name)) {
-        throw new SafetensorsError(`${reader.label}: tensor ${q(name)}: listed for shard ${shard} in ${INDEX} but missing from it`);
-      }
     }
   }
 }
@@ -266,12 +258,19 @@ async function closeAll(readers: ByteReader[]): Promise<void> {
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+/** What a JSON value is, for "X is <kind>, expected Y". */
 function kind(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : v === undefined ? 'missing' : `a ${typeof v} (${show(v)})`;
+  if (v === null || v === undefined) return v === null ? 'null' : 'missing';
+  return Array.isArray(v) ? 'an array' : `${typeof v === 'object' ? 'an' : 'a'} ${typeof v} (${show(v)})`;
 }
 /** A JSON value, short and on one line. */
 function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch { // nesting too deep for the stack
+    s = Array.isArray(v) ? '[...]' : '{...}';
+  }
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 /** A quoted name in full; JSON escapes keep a newline in a name off the message line. */
