@@ -1,0 +1,54 @@
+// rmsnorm_f32 against a float64 loop over T rows, every tail of n, and in place (out = x).
+import { test } from 'uvu';
+import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
+
+const h = await harness();
+const { k } = h;
+
+// The kernel sums squares in f64, rounds the scale to f32, then does two f32 multiplies per element:
+// at most ~3 half-ulps (1.8e-7) of relative error. A wrong mean (n vs n-1), a dropped eps or a missed
+// tail element is off by far more than 1e-6.
+const NORM_TOL: Tol = { rtol: 1e-6, atol: 0 };
+
+const NS = [1, 3, 4, 5, 7, 31, 32, 33, 67, 257];
+
+/** out[t,:] = x[t,:] / sqrt(mean(x[t,:]²) + eps) * w, all in f64. */
+function refRmsnorm(x: Float32Array, w: Float32Array, n: number, T: number, eps: number): Float64Array {
+  const out = new Float64Array(T * n);
+  for (let t = 0; t < T; t++) {
+    let ss = 0;
+    for (let j = 0; j < n; j++) ss += x[t * n + j] ** 2;
+    const scale = 1 / Math.sqrt(ss / n + eps);
+    for (let j = 0; j < n; j++) out[t * n + j] = x[t * n + j] * scale * w[j];
+  }
+  return out;
+}
+
+function check(n: number, T: number, eps: number, inPlace: boolean, seed: number, scale = 3): void {
+  const rand = rng(seed);
+  const xs = floats(rand, T * n, -scale, scale), ws = floats(rand, n, -2, 2);
+  // eps crosses the ABI as an f32, so the reference uses the same rounded value.
+  const ref = refRmsnorm(xs, ws, n, T, Math.fround(eps));
+  for (const p of PLACEMENTS) {
+    h.reset(p);
+    const x = h.f32('x', xs), w = h.f32('w', ws), out = inPlace ? x : h.f32('out', T * n);
+    const what = `rmsnorm_f32 n=${n} T=${T} eps=${eps}${inPlace ? ' in place' : ''}`;
+    h.call(what, [out], () => k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, n, T, eps));
+    assertClose(h.label(what), h.read(out), ref, NORM_TOL, n);
+  }
+}
+
+test('rmsnorm_f32: every tail of n, T = 1 and 3', () => {
+  for (const n of NS) for (const T of [1, 3]) check(n, T, 1e-5, false, 10 * n + T);
+});
+
+test('rmsnorm_f32: in place', () => {
+  for (const n of [5, 33, 257]) check(n, 2, 1e-6, true, n);
+});
+
+test('rmsnorm_f32: eps matters for tiny rows', () => {
+  // With |x| ~ 1e-3, mean(x²) ~ 3e-7 is comparable to eps, so dropping or misplacing eps fails.
+  for (const n of [4, 7]) check(n, 2, 1e-6, false, 77 + n, 1e-3);
+});
+
+test.run();

@@ -1,0 +1,74 @@
+// rope_f32 against a float64 rotate-half loop: pairs (i, i + headDim/2) in each head, one angle row per token.
+import { test } from 'uvu';
+import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
+
+const h = await harness();
+const { k } = h;
+
+// Each output is a·c ∓ b·s in f32 with |a|, |b| ≤ 1: three roundings of magnitude ≤ 1, so under 2e-7
+// absolute. A swapped sign, a wrong pair (interleaved 2i, 2i+1) or a wrong angle row is off by ~0.1–1.
+const ROPE_TOL: Tol = { rtol: 1e-6, atol: 1e-6 };
+
+/** cos, sin (T, headDim/2) for positions pos[t], frequencies theta^(-2i/headDim) as in HF Llama. */
+function angles(pos: number[], headDim: number, theta = 10000): { cos: Float32Array; sin: Float32Array } {
+  const half = headDim / 2;
+  const cos = new Float32Array(pos.length * half), sin = new Float32Array(pos.length * half);
+  pos.forEach((p, t) => {
+    for (let i = 0; i < half; i++) {
+      const a = p * theta ** (-2 * i / headDim);
+      cos[t * half + i] = Math.cos(a);
+      sin[t * half + i] = Math.sin(a);
+    }
+  });
+  return { cos, sin };
+}
+
+/** x (T, nHeads·headDim) rotated in f64 with the f32 cos/sin the kernel is given. */
+function refRope(x: Float32Array, cos: Float32Array, sin: Float32Array, nHeads: number, headDim: number, T: number) {
+  const out = Float64Array.from(x);
+  const half = headDim / 2;
+  for (let t = 0; t < T; t++) {
+    for (let hd = 0; hd < nHeads; hd++) {
+      const base = (t * nHeads + hd) * headDim;
+      for (let i = 0; i < half; i++) {
+        const a = x[base + i], b = x[base + i + half], c = cos[t * half + i], s = sin[t * half + i];
+        out[base + i] = a * c - b * s;
+        out[base + i + half] = b * c + a * s;
+      }
+    }
+  }
+  return out;
+}
+
+test('rope_f32: head sizes 2, 6, 8, 10, 64; 1 and 3 heads; T = 1, 3, 4', () => {
+  for (const headDim of [2, 6, 8, 10, 64]) {
+    for (const nHeads of [1, 3]) {
+      for (const T of [1, 3, 4]) {
+        const rand = rng(1000 * headDim + 10 * nHeads + T);
+        const pos = Array.from({ length: T }, () => Math.floor(rand() * 500));
+        const { cos, sin } = angles(pos, headDim);
+        const xs = floats(rand, T * nHeads * headDim);
+        const ref = refRope(xs, cos, sin, nHeads, headDim, T);
+        for (const p of PLACEMENTS) {
+          h.reset(p);
+          const x = h.f32('x', xs), c = h.f32('cos', cos), s = h.f32('sin', sin);
+          const what = `rope_f32 headDim=${headDim} nHeads=${nHeads} T=${T} pos=[${pos}]`;
+          h.call(what, [x], () => k.rope_f32(x.ptr, c.ptr, s.ptr, nHeads, headDim, T));
+          assertClose(h.label(what), h.read(x), ref, ROPE_TOL, headDim);
+        }
+      }
+    }
+  }
+});
+
+test('rope_f32: position 0 is the identity', () => {
+  const headDim = 10, nHeads = 2;
+  const xs = floats(rng(3), nHeads * headDim);
+  const { cos, sin } = angles([0], headDim);
+  h.reset('unaligned');
+  const x = h.f32('x', xs), c = h.f32('cos', cos), s = h.f32('sin', sin);
+  k.rope_f32(x.ptr, c.ptr, s.ptr, nHeads, headDim, 1);
+  assertClose(h.label('rope_f32 pos=0'), h.read(x), Float64Array.from(xs), { rtol: 0, atol: 0 });
+});
+
+test.run();
