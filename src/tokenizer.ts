@@ -27,6 +27,8 @@ export class TextTokenizer {
 
   /** Text for `ids`; special tokens (BOS, EOS, ...) are dropped unless skipSpecialTokens is false. */
   decode(ids: ArrayLike<number>, { skipSpecialTokens = true } = {}): string {
+    // @huggingface/tokenizers throws on an empty list; no ids is simply no text.
+    if (ids.length === 0) return '';
     return this.tok.decode(Array.from(ids), { skip_special_tokens: skipSpecialTokens });
   }
 

@@ -1,42 +1,50 @@
-// tide generate: greedy text (or ids) from a prompt, streamed as it is produced.
+// tide generate: text (or ids) from a prompt, streamed as it is produced: prompt then continuation.
 import type { Command } from 'commander';
-import { generateIds } from '../generate.js';
-import { TextStream } from '../stream.js';
-import { TideError, TokenizerError } from '../errors.js';
+import { OptionError } from '../errors.js';
 import type { Model } from '../model.js';
-import { ids, int, loadFor, num, round } from './args.js';
+import { ids, int, round } from './args.js';
+import { Trace } from '../trace.js';
+import { generateOptions, loadText, samplingFlags, speedLine, tokenizerFlag } from './text.js';
 
 export function register(program: Command): void {
-  program.command('generate').description('generate text greedily from a prompt')
-    .argument('<model>', 'model directory')
+  const cmd = program.command('generate').description('continue a prompt (greedy unless sampling flags are given)')
+    .argument('<model>', 'model: a directory, an http(s) base URL, or hf:org/name[@revision]')
     .option('--prompt <text>', 'prompt text (encoded with the model\'s special tokens)')
     .option('--prompt-ids <ids>', 'prompt as comma-separated token ids', ids)
-    .option('--max-tokens <n>', 'tokens to generate', int, 256)
-    .option('--temperature <t>', 'sampling temperature (0 = greedy)', num, 0)
-    .option('--context <n>', 'context length (KV cache positions)', int)
     .option('--json', 'print one JSON object instead of streaming text')
-    .action(async (dir: string, o, cmd: Command) => {
-      if (o.temperature !== 0) throw new TideError('E_OPTION', `--temperature ${o.temperature}: only greedy decoding (0) is available in this build`);
-      const model = await loadFor(cmd, dir);
-      const promptIds: number[] = o.promptIds ?? encodePrompt(model, o.prompt);
-      const session = model.session({ contextLength: o.context });
-      const stream = !o.json && model.tokenizer ? new TextStream(model.tokenizer) : undefined;
-      if (stream) for (const id of promptIds) process.stdout.write(stream.push(id));
-      const r = generateIds(model, session, promptIds, { maxTokens: o.maxTokens }, (id) => stream && process.stdout.write(stream.push(id)));
-      if (o.json) {
-        console.log(JSON.stringify({ prompt_ids: r.promptIds, ids: r.ids, text: r.text, finish_reason: r.finishReason,
-          prefill_tok_s: round(r.prefillTokS), decode_tok_s: round(r.decodeTokS) }));
-      } else {
-        if (stream) process.stdout.write(stream.flush() + '\n');
-        else console.log(r.ids.join(','));
-        console.error(`prefill: ${r.promptIds.length} tokens, ${round(r.prefillTokS)} tok/s; decode: ${r.ids.length} tokens, ${round(r.decodeTokS)} tok/s (${model.info.simd})`);
-      }
-    });
+    .option('--threads <n>', 'threads for matmuls and attention (default: the cores; env TIDE_THREADS)', int)
+    .option('--quant <type>', 'quantize the weights at load: q8, q4 or none (default: none)')
+    .option('--trace', 'on stderr, per step: the token, its probability, the top 5 and per-layer op times; then a summary');
+  samplingFlags(tokenizerFlag(cmd), { temperature: 0 }).action(async (dir: string, o, c: Command) => {
+    if (o.prompt === undefined && o.promptIds === undefined) throw new OptionError('give --prompt or --prompt-ids');
+    const model = await loadText(c, dir);
+    try {
+      await run(model, o);
+    } finally {
+      await model.dispose();
+    }
+  });
 }
 
-function encodePrompt(model: Model, prompt: string | undefined): number[] {
-  if (prompt === undefined) throw new TideError('E_OPTION', 'give --prompt or --prompt-ids');
-  if (!model.tokenizer) throw new TokenizerError(`${model.info.source}: no tokenizer.json; use --prompt-ids`);
-  return model.tokenizer.encode(prompt);
+async function run(model: Model, o: Record<string, any>): Promise<void> {
+  const tok = model.tokenizer;
+  const session = model.session({ contextLength: o.context });
+  const trace = o.trace ? new Trace(model, 5, (report) => console.error(report)).attach(session) : undefined;
+  const g = model.generate(o.promptIds ?? o.prompt, { ...generateOptions(o), session });
+  const show = !o.json && tok;
+  if (show) process.stdout.write(o.prompt ?? tok.decode(o.promptIds));
+  for await (const piece of g) if (show) process.stdout.write(piece);
+  const r = await g.result;
+  trace?.finish(r.ids);
+  if (o.json) {
+    // text: the generated ids decoded on their own (as transformers' decode), cut before a stop string.
+    let text = tok ? tok.decode(r.ids) : '';
+    for (const s of o.stop ?? []) if (text.includes(s)) text = text.slice(0, text.indexOf(s));
+    console.log(JSON.stringify({ prompt_ids: r.promptIds, ids: r.ids, text, finish_reason: r.finishReason,
+      prefill_tok_s: round(r.prefillTokS), decode_tok_s: round(r.decodeTokS) }));
+  } else {
+    if (show) process.stdout.write('\n');
+    else console.log(r.ids.join(','));
+    console.error(speedLine(model, r));
+  }
 }
-
