@@ -1,0 +1,81 @@
+// A BERT sentence-embedding graph in ONNX (standard opset-17 ops only) from the bench's f32 safetensors:
+// input_ids (B, T) int64 and attention_mask (B, T) float → mean-pooled, L2-normalised embeddings (B, dim),
+// the same work Tide's embed() does. T is fixed at export (the position rows are a constant).
+import { closeSync, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { DT, OnnxGraph } from './onnx.js';
+
+function reader(file: string): { get: (name: string) => Float32Array; close: () => void } {
+  const fd = openSync(file, 'r');
+  const len = Buffer.alloc(8);
+  readSync(fd, len, 0, 8, 0);
+  const n = Number(len.readBigUInt64LE(0));
+  const head = Buffer.alloc(n);
+  readSync(fd, head, 0, n, 8);
+  const json = JSON.parse(head.toString('utf8'));
+  const get = (name: string) => {
+    const t = json[name];
+    if (!t || t.dtype !== 'F32') throw new Error(`${file}: ${name} missing or not F32`);
+    const [a, b] = t.data_offsets as [number, number];
+    const buf = new Float32Array((b - a) / 4);
+    readSync(fd, new Uint8Array(buf.buffer), 0, b - a, 8 + n + a);
+    return buf;
+  };
+  return { get, close: () => closeSync(fd) };
+}
+
+/** (rows, cols) → (cols, rows): MatMul wants x (…, n) @ W (n, d). */
+function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
+  return out;
+}
+
+/** Write the graph for the BERT checkpoint in `dir` (config.json fields c) to `out`, once; returns `out`. */
+export function writeBertOnnx(dir: string, c: Record<string, any>, out: string, T: number): string {
+  if (existsSync(out)) return out;
+  const { get, close } = reader(`${dir}/model.safetensors`);
+  const dim = c.hidden_size, H = c.num_attention_heads, hd = dim / H, hidden = c.intermediate_size, eps = c.layer_norm_eps ?? 1e-12;
+  const g = new OnnxGraph();
+  const ids = g.input('input_ids', DT.INT64, ['B', T]);
+  const mask = g.input('attention_mask', DT.FLOAT, ['B', T]);
+  const w = (hf: string, dims: number[]) => g.init(hf, dims, get(hf));
+  const linear = (v: string, p: string, rows: number, cols: number) =>
+    g.op('Add', [g.op('MatMul', [v, g.init(p + '.weight', [cols, rows], transpose(get(p + '.weight'), rows, cols))]), w(p + '.bias', [rows])]);
+  const layernorm = (v: string, p: string) => g.op('LayerNormalization', [v, w(p + '.weight', [dim]), w(p + '.bias', [dim])], { axis: -1, epsilon: { float: eps } });
+  const heads = (v: string) => g.op('Transpose', [g.op('Reshape', [v, g.ints([0, 0, H, hd])])], { perm: [0, 2, 1, 3] });
+
+  // embeddings: LayerNorm(word[id] + position[t] + type[0])
+  const pos = get('embeddings.position_embeddings.weight').subarray(0, T * dim);
+  const type0 = get('embeddings.token_type_embeddings.weight').subarray(0, dim);
+  let x = g.op('Gather', [w('embeddings.word_embeddings.weight', [c.vocab_size, dim]), ids], { axis: 0 });
+  x = g.op('Add', [g.op('Add', [x, g.init('positions', [T, dim], pos.slice())]), g.init('type0', [dim], type0.slice())]);
+  x = layernorm(x, 'embeddings.LayerNorm');
+  // (B, 1, 1, T): 0 where attended, −1e9 on padding (HF's extended attention mask).
+  const bias = g.op('Mul', [g.op('Sub', [g.scalar(1), g.op('Unsqueeze', [mask, g.ints([1, 2])])]), g.scalar(-1e9)]);
+  const scale = g.scalar(1 / Math.sqrt(hd)), half = g.scalar(0.5), one = g.scalar(1), rsqrt2 = g.scalar(Math.SQRT1_2);
+
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `encoder.layer.${l}.`;
+    const q = heads(linear(x, p + 'attention.self.query', dim, dim));
+    const k = heads(linear(x, p + 'attention.self.key', dim, dim));
+    const v = heads(linear(x, p + 'attention.self.value', dim, dim));
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]), scale]), bias]);
+    const att = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), v]);                 // (B, H, T, hd)
+    const merged = g.op('Reshape', [g.op('Transpose', [att], { perm: [0, 2, 1, 3] }), g.ints([0, 0, dim])]);
+    x = layernorm(g.op('Add', [x, linear(merged, p + 'attention.output.dense', dim, dim)]), p + 'attention.output.LayerNorm');
+    const h = linear(x, p + 'intermediate.dense', hidden, dim);
+    // GELU, erf form: x/2·(1 + erf(x/√2)); onnxruntime fuses this pattern into its Gelu kernel.
+    const gelu = g.op('Mul', [g.op('Mul', [h, half]), g.op('Add', [one, g.op('Erf', [g.op('Mul', [h, rsqrt2])])])]);
+    x = layernorm(g.op('Add', [x, linear(gelu, p + 'output.dense', dim, hidden)]), p + 'output.LayerNorm');
+  }
+  // masked mean over T, then L2 normalisation
+  const m3 = g.op('Unsqueeze', [mask, g.ints([2])]);                                            // (B, T, 1)
+  const sum = g.op('ReduceSum', [g.op('Mul', [x, m3]), g.ints([1])], { keepdims: 0 });          // (B, dim)
+  const mean = g.op('Div', [sum, g.op('ReduceSum', [m3, g.ints([1])], { keepdims: 0 })]);
+  const norm = g.op('Sqrt', [g.op('ReduceSum', [g.op('Mul', [mean, mean]), g.ints([1])], { keepdims: 1 })]);
+  g.op('Div', [mean, norm], {}, ['embeddings']);
+  g.output('embeddings', DT.FLOAT, ['B', dim]);
+  close();
+  writeFileSync(out, g.toModel(17));
+  return out;
+}

@@ -1,0 +1,138 @@
+// Bidirectional (non-causal) self-attention for encoders over a packed batch: sequences lie back to
+// back in the rows of q, k, v, and each row attends to every row of its own sequence and no other.
+// The row offsets are the attention mask in compact form: padding is never stored, so it cannot leak.
+import { madd } from "./simd";
+import { exp_f32x4 } from "./vexp";
+
+/**
+ * For sequences s < nSeq occupying rows [offs[s], offs[s+1]), query rows t in them and heads h in [h0, h1):
+ *   out[t, h] = softmax(q[t,h] · K[seq rows, h]ᵀ / sqrt(headDim)) · V[seq rows, h]
+ * q, k, v, out (N, nHeads*headDim) with N = offs[nSeq]; offs (nSeq + 1,) i32, non-decreasing, offs[0] = 0;
+ * att: scratch of at least L·(headDim + 1) floats, L the longest sequence: one row of scores, then
+ * the sequence's keys for one head transposed, (headDim, len), so scores come four keys per lane op.
+ */
+export function encoder_attention_f32(out: usize, q: usize, k: usize, v: usize, att: usize, offs: usize,
+                                      nSeq: i32, nHeads: i32, headDim: i32, h0: i32, h1: i32): void {
+  const dim = nHeads * headDim;
+  const scale = <f32>(1.0 / Math.sqrt(<f64>headDim));
+  const rowBytes = <usize>dim << 2;
+  for (let s = 0; s < nSeq; s++) {
+    const r0 = load<i32>(offs + (<usize>s << 2)), len = load<i32>(offs + (<usize>(s + 1) << 2)) - r0;
+    const ks = k + <usize>r0 * rowBytes, vs = v + <usize>r0 * rowBytes;
+    const kt = att + (<usize>len << 2);
+    for (let h = h0; h < h1; h++) {
+      const ho = <usize>(h * headDim) << 2;
+      transpose_head(kt, ks + ho, rowBytes, headDim, len);
+      for (let t = r0; t < r0 + len; t++) {
+        scores(att, q + <usize>t * rowBytes + ho, kt, headDim, len, scale);
+        softmax_f32x4(att, len);
+        weighted_rows(out + <usize>t * rowBytes + ho, att, vs + ho, rowBytes, headDim, len);
+      }
+    }
+  }
+}
+
+/** kt (headDim, len) = the headDim columns starting at k, over len rows of rowBytes each. */
+function transpose_head(kt: usize, k: usize, rowBytes: usize, headDim: i32, len: i32): void {
+  for (let i = 0; i < len; i++) {
+    const kr = k + <usize>i * rowBytes;
+    for (let j = 0; j < headDim; j++) store<f32>(kt + (<usize>(j * len + i) << 2), load<f32>(kr + (<usize>j << 2)));
+  }
+}
+
+/** att[i] = (qh · key i) * scale for keys i < len, from kt (headDim, len): 16 keys per pass over qh. */
+function scores(att: usize, qh: usize, kt: usize, headDim: i32, len: i32, scale: f32): void {
+  const vs = f32x4.splat(scale);
+  const ktRow = <usize>len << 2;
+  let i = 0;
+  for (; i + 16 <= len; i += 16) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let kj = kt + (<usize>i << 2);
+    for (let j = 0; j < headDim; j++, kj += ktRow) {
+      const qj = f32x4.splat(load<f32>(qh + (<usize>j << 2)));
+      a0 = madd(qj, v128.load(kj), a0);
+      a1 = madd(qj, v128.load(kj, 16), a1);
+      a2 = madd(qj, v128.load(kj, 32), a2);
+      a3 = madd(qj, v128.load(kj, 48), a3);
+    }
+    const o = att + (<usize>i << 2);
+    v128.store(o, f32x4.mul(a0, vs));
+    v128.store(o, f32x4.mul(a1, vs), 16);
+    v128.store(o, f32x4.mul(a2, vs), 32);
+    v128.store(o, f32x4.mul(a3, vs), 48);
+  }
+  for (; i + 4 <= len; i += 4) {
+    let a0 = f32x4.splat(0);
+    let kj = kt + (<usize>i << 2);
+    for (let j = 0; j < headDim; j++, kj += ktRow) a0 = madd(f32x4.splat(load<f32>(qh + (<usize>j << 2))), v128.load(kj), a0);
+    v128.store(att + (<usize>i << 2), f32x4.mul(a0, vs));
+  }
+  for (; i < len; i++) {
+    let a: f32 = 0;
+    for (let j = 0; j < headDim; j++) a += load<f32>(qh + (<usize>j << 2)) * load<f32>(kt + (<usize>(j * len + i) << 2));
+    store<f32>(att + (<usize>i << 2), a * scale);
+  }
+}
+
+/**
+ * out (n,) = Σ_i a[i] · v_i, v_i at v + i·stride: 16 columns per pass over the keys, so each weight is
+ * splat once per four multiply-adds (attention.ts's weighted_sum splats it for every four columns).
+ */
+function weighted_rows(out: usize, a: usize, v: usize, stride: usize, n: i32, len: i32): void {
+  let j = 0;
+  for (; j + 16 <= n; j += 16) {
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+    let vi = v + (<usize>j << 2);
+    for (let i = 0; i < len; i++, vi += stride) {
+      const ai = f32x4.splat(load<f32>(a + (<usize>i << 2)));
+      c0 = madd(ai, v128.load(vi), c0);
+      c1 = madd(ai, v128.load(vi, 16), c1);
+      c2 = madd(ai, v128.load(vi, 32), c2);
+      c3 = madd(ai, v128.load(vi, 48), c3);
+    }
+    const o = out + (<usize>j << 2);
+    v128.store(o, c0); v128.store(o, c1, 16); v128.store(o, c2, 32); v128.store(o, c3, 48);
+  }
+  for (; j + 4 <= n; j += 4) {
+    let c0 = f32x4.splat(0);
+    let vi = v + (<usize>j << 2);
+    for (let i = 0; i < len; i++, vi += stride) c0 = madd(f32x4.splat(load<f32>(a + (<usize>i << 2))), v128.load(vi), c0);
+    v128.store(out + (<usize>j << 2), c0);
+  }
+  for (; j < n; j++) {
+    let c: f32 = 0;
+    for (let i = 0; i < len; i++) c += load<f32>(a + (<usize>i << 2)) * load<f32>(v + <usize>i * stride + (<usize>j << 2));
+    store<f32>(out + (<usize>j << 2), c);
+  }
+}
+
+/**
+ * In place: x = softmax(x) over n elements, as act.ts's softmax_f32 but with e^x four lanes at a time
+ * (vexp.ts): an encoder takes one exp per query, key and head, as many as its GELUs.
+ */
+function softmax_f32x4(x: usize, n: i32): void {
+  let vmax = f32x4.splat(-Infinity);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) vmax = f32x4.max(vmax, v128.load(x + (<usize>i << 2)));
+  let max = Mathf.max(Mathf.max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)),
+                      Mathf.max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
+  for (; i < n; i++) max = Mathf.max(max, load<f32>(x + (<usize>i << 2)));
+  const vm = f32x4.splat(max);
+  let vsum = f32x4.splat(0);
+  i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const e = exp_f32x4(f32x4.sub(v128.load(x + (<usize>i << 2)), vm));
+    v128.store(x + (<usize>i << 2), e);
+    vsum = f32x4.add(vsum, e);
+  }
+  let sum = f32x4.extract_lane(vsum, 0) + f32x4.extract_lane(vsum, 1) + f32x4.extract_lane(vsum, 2) + f32x4.extract_lane(vsum, 3);
+  for (; i < n; i++) {
+    const e = f32x4.extract_lane(exp_f32x4(f32x4.splat(load<f32>(x + (<usize>i << 2)) - max)), 0);
+    store<f32>(x + (<usize>i << 2), e);
+    sum += e;
+  }
+  const inv = f32x4.splat(1 / sum);
+  i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(x + (<usize>i << 2), f32x4.mul(v128.load(x + (<usize>i << 2)), inv));
+  for (; i < n; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) / sum);
+}
