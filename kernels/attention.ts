@@ -1,47 +1,158 @@
-// Causal self-attention with grouped-query heads over one layer's KV cache.
-import { dot_f32, madd } from "./simd";
-import { softmax_f32 } from "./act";
+// Causal self-attention with grouped-query heads over one layer's KV cache (f32 or f16), computed
+// flash-style: scores for a block of cache rows at a time with a running max and sum (online
+// softmax), so no score row or T×T matrix is ever materialised. Also the f16 cache writer.
+import { madd, hsum } from "./simd";
 
-/**
- * For query rows t < T at absolute positions pos0 + t, and query heads h in [h0, h1):
- *   out[t, h] = softmax(q[t,h] · K[0..pos0+t]ᵀ / sqrt(headDim)) · V[0..pos0+t]
- * q, out (T, nHeads*headDim); kc, vc (seqLen, nKvHeads*headDim), rows up to pos0+T-1 filled;
- * att: scratch of at least pos0+T floats. Query head h reads KV head h / (nHeads / nKvHeads).
- */
-export function attention_f32(out: usize, q: usize, kc: usize, vc: usize, att: usize,
-                              nHeads: i32, nKvHeads: i32, headDim: i32, pos0: i32, T: i32,
-                              h0: i32, h1: i32): void {
-  const kvDim = nKvHeads * headDim;
+const F32: i32 = 0, F16: i32 = 1;
+/** Cache rows scored per block: the att scratch holds this many floats. */
+const BLOCK: i32 = 32;
+
+/** 4 cache values at p as f32x4 (f16: sign-extend to lanes, move exponent/mantissa, rebias; as kernels/panel.ts). */
+// @ts-ignore: decorator
+@inline function kv4(p: usize, kind: i32): v128 {
+  if (kind == F32) return v128.load(p);
+  const v = i32x4.shl(v128.load16x4_s(p), 13);
+  return f32x4.mul(v128.and(v, i32x4.splat(0x8fffe000)), f32x4.splat(5.192296858534828e33));
+}
+
+// @ts-ignore: decorator
+@inline function kv1(p: usize, kind: i32): f32 {
+  if (kind == F32) return load<f32>(p);
+  const h = <u32>load<u16>(p);
+  return reinterpret<f32>(((h & 0x7fff) << 13)) * 5.192296858534828e33 * ((h & 0x8000) != 0 ? -1 : 1);
+}
+
+/** q (n f32) · one cache row (n values of kind). */
+// @ts-ignore: decorator
+@inline function dotKv(q: usize, k: usize, n: i32, kind: i32): f32 {
+  const sh: usize = kind == F32 ? 2 : 1;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 8 <= n; j += 8) {
+    a0 = madd(v128.load(q + (<usize>j << 2)), kv4(k + (<usize>j << sh), kind), a0);
+    a1 = madd(v128.load(q + (<usize>j << 2), 16), kv4(k + (<usize>(j + 4) << sh), kind), a1);
+  }
+  for (; j + 4 <= n; j += 4) a0 = madd(v128.load(q + (<usize>j << 2)), kv4(k + (<usize>j << sh), kind), a0);
+  let s = hsum(f32x4.add(a0, a1));
+  for (; j < n; j++) s += load<f32>(q + (<usize>j << 2)) * kv1(k + (<usize>j << sh), kind);
+  return s;
+}
+
+/** o (n,) = o·c + Σ_i p[i]·v_i for i < len, v_i at v + i·stride; o is not read on the first block. */
+// @ts-ignore: decorator
+@inline function accumulate(o: usize, first: bool, c: f32, p: usize, v: usize, stride: usize, n: i32, len: i32, kind: i32): void {
+  const sh: usize = kind == F32 ? 2 : 1;
+  const cv = f32x4.splat(c);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    let acc = first ? f32x4.splat(0) : f32x4.mul(v128.load(o + (<usize>j << 2)), cv);
+    for (let i = 0; i < len; i++) {
+      acc = madd(v128.load32_splat(p + (<usize>i << 2)), kv4(v + <usize>i * stride + (<usize>j << sh), kind), acc);
+    }
+    v128.store(o + (<usize>j << 2), acc);
+  }
+  for (; j < n; j++) {
+    let s: f32 = first ? 0 : load<f32>(o + (<usize>j << 2)) * c;
+    for (let i = 0; i < len; i++) s += load<f32>(p + (<usize>i << 2)) * kv1(v + <usize>i * stride + (<usize>j << sh), kind);
+    store<f32>(o + (<usize>j << 2), s);
+  }
+}
+
+/** out (n,) = Σ_i a[i]·v_i for i < len, v_i at v + i·stride (f32); shared with encoder_attention.ts. */
+function weighted_sum(out: usize, a: usize, v: usize, stride: usize, n: i32, len: i32): void {
+  accumulate(out, true, 1, a, v, stride, n, len, F32);
+}
+
+/** One query head over cache rows [0, len): out = softmax(q·Kᵀ·scale)·V, a block of rows at a time. */
+// @ts-ignore: decorator
+@inline function attendHead(o: usize, qh: usize, k: usize, v: usize, stride: usize, att: usize,
+                            headDim: i32, len: i32, scale: f32, kind: i32): void {
+  let m = -Infinity as f32, l: f32 = 0;
+  for (let i0 = 0; i0 < len; i0 += BLOCK) {
+    const nb = min(BLOCK, len - i0);
+    let bm = -Infinity as f32;
+    for (let i = 0; i < nb; i++) {
+      const s = dotKv(qh, k + <usize>(i0 + i) * stride, headDim, kind) * scale;
+      store<f32>(att + (<usize>i << 2), s);
+      bm = Mathf.max(bm, s);
+    }
+    // A new running max rescales what was summed so far by e^(m_old − m_new); the first block has nothing.
+    const mNew = Mathf.max(m, bm);
+    const c: f32 = i0 == 0 ? 0 : Mathf.exp(m - mNew);
+    m = mNew;
+    let bl: f32 = 0;
+    for (let i = 0; i < nb; i++) {
+      const e = Mathf.exp(load<f32>(att + (<usize>i << 2)) - m);
+      store<f32>(att + (<usize>i << 2), e);
+      bl += e;
+    }
+    l = l * c + bl;
+    accumulate(o, i0 == 0, c, att, v + <usize>i0 * stride, stride, headDim, nb, kind);
+  }
+  const inv = f32x4.splat(1 / l);
+  let j = 0;
+  for (; j + 4 <= headDim; j += 4) v128.store(o + (<usize>j << 2), f32x4.mul(v128.load(o + (<usize>j << 2)), inv));
+  for (; j < headDim; j++) store<f32>(o + (<usize>j << 2), load<f32>(o + (<usize>j << 2)) / l);
+}
+
+// @ts-ignore: decorator
+@inline function attention(out: usize, q: usize, kc: usize, vc: usize, att: usize, nHeads: i32, nKvHeads: i32,
+                           headDim: i32, pos0: i32, T: i32, h0: i32, h1: i32, kind: i32): void {
   const group = nHeads / nKvHeads;
   const scale = <f32>(1.0 / Math.sqrt(<f64>headDim));
-  const kvRowBytes = <usize>kvDim << 2;
+  const sh: usize = kind == F32 ? 2 : 1;
+  const stride = <usize>(nKvHeads * headDim) << sh;
   for (let t = 0; t < T; t++) {
-    const len = pos0 + t + 1; // causal: attend to positions 0..pos0+t
     for (let h = h0; h < h1; h++) {
-      const qh = q + (<usize>((t * nHeads + h) * headDim) << 2);
-      const kvOff = <usize>((h / group) * headDim) << 2;
-      for (let i = 0; i < len; i++) {
-        store<f32>(att + (<usize>i << 2), dot_f32(qh, kc + <usize>i * kvRowBytes + kvOff, headDim) * scale);
-      }
-      softmax_f32(att, len);
-      weighted_sum(out + (<usize>((t * nHeads + h) * headDim) << 2), att, vc + kvOff, kvRowBytes, headDim, len);
+      const off = <usize>((t * nHeads + h) * headDim) << 2, kvOff = <usize>((h / group) * headDim) << sh;
+      attendHead(out + off, q + off, kc + kvOff, vc + kvOff, stride, att, headDim, pos0 + t + 1, scale, kind);
     }
   }
 }
 
-/** out (n,) = Σ_i a[i] * v_i, where v_i starts at v + i*stride. */
-function weighted_sum(out: usize, a: usize, v: usize, stride: usize, n: i32, len: i32): void {
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    let acc = f32x4.splat(0);
-    for (let i = 0; i < len; i++) {
-      acc = madd(f32x4.splat(load<f32>(a + (<usize>i << 2))), v128.load(v + <usize>i * stride + (<usize>j << 2)), acc);
+/**
+ * For query rows t < T at absolute positions pos0 + t, and query heads h in [h0, h1):
+ *   out[t, h] = softmax(q[t,h] · K[0..pos0+t]ᵀ / sqrt(headDim)) · V[0..pos0+t]
+ * q, out (T, nHeads*headDim); kc, vc (seqLen, nKvHeads*headDim) f32, rows up to pos0+T-1 filled;
+ * att: scratch of 32 floats. Query head h reads KV head h / (nHeads / nKvHeads).
+ */
+export function attention_f32(out: usize, q: usize, kc: usize, vc: usize, att: usize,
+                              nHeads: i32, nKvHeads: i32, headDim: i32, pos0: i32, T: i32,
+                              h0: i32, h1: i32): void {
+  attention(out, q, kc, vc, att, nHeads, nKvHeads, headDim, pos0, T, h0, h1, F32);
+}
+
+/** attention_f32 over an f16 cache (written by store_f16). */
+export function attention_f16kv(out: usize, q: usize, kc: usize, vc: usize, att: usize,
+                                nHeads: i32, nKvHeads: i32, headDim: i32, pos0: i32, T: i32,
+                                h0: i32, h1: i32): void {
+  attention(out, q, kc, vc, att, nHeads, nKvHeads, headDim, pos0, T, h0, h1, F16);
+}
+
+/**
+ * out (n,) f16 = x (n,) f32, rounded to nearest even; overflow → ±inf, NaN stays NaN
+ * (Fabian Giesen's float_to_half_fast3_rtne).
+ */
+export function store_f16(out: usize, x: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    let f = reinterpret<u32>(load<f32>(x + (<usize>i << 2)));
+    const sign = f & 0x80000000;
+    f ^= sign;
+    let o: u32;
+    if (f >= 0x47800000) {
+      o = f > 0x7f800000 ? 0x7e00 : 0x7c00;
+    } else if (f < 0x38800000) {
+      // Subnormal or zero: adding 0.5 lets the FPU round the mantissa into place.
+      o = reinterpret<u32>(reinterpret<f32>(f) + reinterpret<f32>(0x3f000000)) - 0x3f000000;
+    } else {
+      const odd = (f >> 13) & 1;
+      o = (f + 0xc8000fff + odd) >> 13;
     }
-    v128.store(out + (<usize>j << 2), acc);
+    store<u16>(out + (<usize>i << 1), <u16>(o | (sign >> 16)));
   }
-  for (; j < n; j++) {
-    let s: f32 = 0;
-    for (let i = 0; i < len; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(v + <usize>i * stride + (<usize>j << 2));
-    store<f32>(out + (<usize>j << 2), s);
-  }
+}
+
+/** out (n,) = x (n,): the f32 cache writer. */
+export function copy_f32(out: usize, x: usize, n: i32): void {
+  memory.copy(out, x, <usize>n << 2);
 }

@@ -1,7 +1,9 @@
 // attention_f32 against a float64 causal GQA loop: query head h reads KV head floor(h / (nHeads / nKvHeads)),
-// row t (position pos0 + t) attends to cache rows 0..pos0+t. Heads outside [h0, h1) must stay NaN.
+// row t (position pos0 + t) attends to cache rows 0..pos0+t. Heads outside [h0, h1) must stay NaN. Also the f16
+// cache (attention_f16kv over exact f16 values) and its writer store_f16 (round to nearest even).
 import { test } from 'uvu';
-import { assertClose, floats, harness, PLACEMENTS, rng, untouched, type Tol } from './harness.js';
+import * as assert from 'uvu/assert';
+import { assertClose, decodeF16, encodeF16, floats, harness, PLACEMENTS, rng, untouched, type Tol } from './harness.js';
 
 const h = await harness();
 const { k } = h;
@@ -41,23 +43,31 @@ function refAttention(q: Float32Array, kc: Float32Array, vc: Float32Array, s: Sh
   return out;
 }
 
-function check(s: Shape, h0: number, h1: number, seed: number): void {
+/** The kernel's att scratch: one block of cache rows (kernels/attention.ts BLOCK). */
+const ATT_BLOCK = 32;
+
+/** f16: the cache holds f16 bits (attention_f16kv) and the reference reads their exact values. */
+function check(s: Shape, h0: number, h1: number, seed: number, f16 = false): void {
   const { nHeads, nKvHeads, headDim, pos0, T } = s;
   const rand = rng(seed);
   const kvDim = nKvHeads * headDim, filled = pos0 + T, rows = filled + 2;
   // q scaled up so scores spread (softmax far from uniform); cache rows past pos0+T-1 are unwritten (NaN).
   const qs = floats(rand, T * nHeads * headDim, -3, 3);
-  const ks = floats(rand, rows * kvDim), vs = floats(rand, rows * kvDim);
+  let ks = floats(rand, rows * kvDim), vs = floats(rand, rows * kvDim);
   ks.fill(NaN, filled * kvDim);
   vs.fill(NaN, filled * kvDim);
+  const kBits = Uint16Array.from(ks, encodeF16), vBits = Uint16Array.from(vs, encodeF16);
+  if (f16) { ks = Float32Array.from(kBits, decodeF16); vs = Float32Array.from(vBits, decodeF16); }
   const ref = refAttention(qs, ks, vs, s, h0, h1);
   for (const p of PLACEMENTS) {
     h.reset(p);
-    const q = h.f32('q', qs), kc = h.f32('kc', ks), vc = h.f32('vc', vs);
-    const att = h.f32('att', filled), out = h.f32('out', T * nHeads * headDim);
-    const what = `attention_f32 nHeads=${nHeads} nKvHeads=${nKvHeads} headDim=${headDim} pos0=${pos0} T=${T} heads [${h0},${h1})`;
+    const q = h.f32('q', qs);
+    const kc = f16 ? h.u16('kc', kBits) : h.f32('kc', ks), vc = f16 ? h.u16('vc', vBits) : h.f32('vc', vs);
+    const att = h.f32('att', Math.min(filled, ATT_BLOCK)), out = h.f32('out', T * nHeads * headDim);
+    const name = f16 ? 'attention_f16kv' : 'attention_f32';
+    const what = `${name} nHeads=${nHeads} nKvHeads=${nKvHeads} headDim=${headDim} pos0=${pos0} T=${T} heads [${h0},${h1})`;
     h.call(what, [out, att], () =>
-      k.attention_f32(out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, nHeads, nKvHeads, headDim, pos0, T, h0, h1));
+      k[name](out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, nHeads, nKvHeads, headDim, pos0, T, h0, h1));
     assertClose(h.label(what), h.read(out), ref, ATTN_TOL, headDim);
   }
 }
@@ -93,6 +103,42 @@ test('attention_f32: the first token attends only to itself', () => {
   k.attention_f32(out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, 4, 2, 8, 0, 1, 0, 4);
   const want = Float64Array.from([...vs.subarray(0, 8), ...vs.subarray(0, 8), ...vs.subarray(8), ...vs.subarray(8)]);
   assertClose(h.label('attention_f32 pos0=0 T=1'), h.read(out), want, { rtol: 0, atol: 0 });
+});
+
+test('attention_f32: long contexts cross many score blocks (online softmax rescaling)', () => {
+  check({ nHeads: 4, nKvHeads: 2, headDim: 12, pos0: 95, T: 3 }, 0, 4, 201);
+  check({ nHeads: 2, nKvHeads: 1, headDim: 64, pos0: 200, T: 1 }, 0, 2, 202);
+  check({ nHeads: 3, nKvHeads: 3, headDim: 5, pos0: 60, T: 6 }, 1, 3, 203);
+});
+
+test('attention_f16kv: f16 cache, same shapes as f32 (heads, GQA groups, positions, head ranges)', () => {
+  let seed = 300;
+  for (const headDim of [6, 8, 10, 64]) {
+    for (const [pos0, T] of [[0, 1], [5, 4], [33, 3], [70, 2]]) {
+      check({ nHeads: 4, nKvHeads: 2, headDim, pos0, T }, 0, 4, seed++, true);
+      check({ nHeads: 4, nKvHeads: 2, headDim, pos0, T }, 1, 3, seed++, true);
+    }
+  }
+});
+
+test('store_f16: every finite f16 value round-trips; random, tie, overflow, NaN and zero inputs round to nearest even', () => {
+  const vals: number[] = [];
+  for (let b = 0; b < 0x10000; b++) if (((b >> 10) & 0x1f) !== 31) vals.push(decodeF16(b));
+  const rand = rng(17);
+  for (let i = 0; i < 20000; i++) vals.push((rand() - 0.5) * 2 ** Math.floor(rand() * 44 - 28));
+  // Exact ties between neighbours (normal and subnormal), the overflow edge, specials.
+  for (const b of [0x0001, 0x0002, 0x03ff, 0x3c00, 0x3c01, 0x7bfe, 0x7bff]) vals.push((decodeF16(b) + decodeF16(b + 1)) / 2);
+  vals.push(65519.99, 65520, 1e6, -1e6, Infinity, -Infinity, NaN, 0, -0, 2 ** -26, 2 ** -25, 3 * 2 ** -26);
+  const xs = Float32Array.from(vals);
+  h.reset('unaligned');
+  const x = h.f32('x', xs), out = h.alloc('out', 2 * xs.length);
+  h.call('store_f16', [out], () => k.store_f16(out.ptr, x.ptr, xs.length));
+  const got = new Uint16Array(h.bytes().slice(out.ptr, out.ptr + out.bytes).buffer);
+  for (let i = 0; i < xs.length; i++) {
+    const want = encodeF16(xs[i]);
+    const ok = Number.isNaN(xs[i]) ? (got[i] & 0x7c00) === 0x7c00 && (got[i] & 0x3ff) !== 0 : got[i] === want;
+    assert.ok(ok, `store_f16: ${xs[i]} → 0x${got[i].toString(16)}, want 0x${want.toString(16)}`);
+  }
 });
 
 test.run();

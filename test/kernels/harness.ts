@@ -153,3 +153,27 @@ export function assertClose(what: string, got: Float32Array, ref: Float64Array, 
 export function untouched(n: number): Float64Array {
   return new Float64Array(n).fill(NaN);
 }
+
+/** IEEE binary16 bits → number, from the definition (sign, 5-bit exponent with bias 15, 10-bit mantissa). */
+export function decodeF16(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const e = (bits >> 10) & 0x1f, m = bits & 0x3ff;
+  if (e === 0) return sign * m * 2 ** -24;
+  if (e === 31) return m === 0 ? sign * Infinity : NaN;
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** number → f16 bits, rounded to nearest with ties to even; ±inf past 65520, NaN → 0x7e00. */
+export function encodeF16(v: number): number {
+  if (Number.isNaN(v)) return 0x7e00;
+  const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0, a = Math.abs(v);
+  if (a >= 65520) return sign | 0x7c00;
+  let e = a < 2 ** -14 ? -14 : Math.floor(Math.log2(a));
+  if (e > -14 && a < 2 ** e) e--; // log2 rounded up just below a power of two
+  const q = a / 2 ** (e - 10); // exact: a is an f32, a power-of-two scale
+  let r = Math.floor(q);
+  if (q - r > 0.5 || (q - r === 0.5 && r % 2 === 1)) r++;
+  if (r < 1024) return sign | r; // subnormal (e = -14), or rounded down to zero
+  if (r === 2048) { e++; r = 1024; }
+  return sign | ((e + 15) << 10) | (r - 1024);
+}

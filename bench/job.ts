@@ -1,0 +1,38 @@
+// What the benchmark runner hands a child process, and what the child measures.
+
+export interface Job {
+  engine: 'tide' | 'wllama' | 'ort';
+  shape: string;
+  dir: string;           // the model folder (config.json + model.safetensors), or the peer's file
+  file?: string;         // the peer's model file (GGUF, ONNX)
+  quant: 'none' | 'q8' | 'q4';
+  dtype: string;         // weights as the engine holds them: f32, bf16, q8, q4, F32, Q8_0
+  threads: number;
+  runs: number;
+  prompt: number;        // prompt tokens
+  decode: number;        // generated tokens (0: prefill only)
+}
+
+export interface Measured {
+  loadMs: number;
+  prefill: number;       // tok/s, median
+  decode?: number;       // tok/s, median
+  prefillRuns: number[];
+  decodeRuns: number[];
+  maxRssMiB?: number;
+  weightBytes?: number;
+  kvBytes?: number;
+  wasmBytes?: number;    // the wasm memory at the end (wasm32: at most 4 GiB)
+  simd?: string;
+}
+
+export const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length ? (s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+
+/** The same prompt for every engine (as the peers' wllama script): ids 300 + (i·7919 mod 20000), within the vocabulary. */
+export const benchPrompt = (vocab: number, n: number) => Array.from({ length: n }, (_, i) => (300 + ((i * 7919) % 20000)) % vocab);
+
+/** Decode steps of an untimed warm-up run (the prefill is always whole). */
+export const WARM_DECODE = 8;

@@ -1,0 +1,104 @@
+// A small ONNX writer: a graph builder that serialises onnx.proto's ModelProto by hand (protobuf
+// wire format: varints and length-delimited fields), with weights as raw_data initializers.
+// Reusable for any graph (bench/onnx-llama.ts builds a llama prefill; a BERT graph can use it too).
+
+/** onnx.proto TensorProto.DataType values used here. */
+export const DT = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
+export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
+
+/** Protobuf wire-format writer (field numbers from onnx.proto). */
+class Pb {
+  private chunks: Uint8Array[] = [];
+  size = 0;
+  private push(b: Uint8Array) { this.chunks.push(b); this.size += b.length; }
+  private varint(v: number | bigint) {
+    let x = BigInt.asUintN(64, BigInt(v));
+    const out: number[] = [];
+    while (x >= 0x80n) { out.push(Number(x & 0x7fn) | 0x80); x >>= 7n; }
+    out.push(Number(x));
+    this.push(Uint8Array.from(out));
+  }
+  private tag(field: number, wire: number) { this.varint((field << 3) | wire); }
+  int(field: number, v: number | bigint) { this.tag(field, 0); this.varint(v); return this; }
+  float(field: number, v: number) { this.tag(field, 5); const b = new Uint8Array(4); new DataView(b.buffer).setFloat32(0, v, true); this.push(b); return this; }
+  bytes(field: number, b: Uint8Array) { this.tag(field, 2); this.varint(b.length); this.push(b); return this; }
+  str(field: number, s: string) { return this.bytes(field, new TextEncoder().encode(s)); }
+  msg(field: number, m: Pb) { this.tag(field, 2); this.varint(m.size); for (const c of m.chunks) this.push(c); return this; }
+  packedInts(field: number, vs: number[]) { const p = new Pb(); for (const v of vs) p.varint(v); return this.msg(field, p); }
+  packedFloats(field: number, vs: number[]) { const b = new Uint8Array(4 * vs.length), dv = new DataView(b.buffer); vs.forEach((v, i) => dv.setFloat32(4 * i, v, true)); return this.bytes(field, b); }
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let o = 0;
+    for (const c of this.chunks) { out.set(c, o); o += c.length; }
+    return out;
+  }
+}
+
+function attribute(name: string, v: AttrValue): Pb {
+  const a = new Pb().str(1, name);
+  // AttributeProto: f 2, i 3, s 4, floats 7, ints 8, type 20 (FLOAT 1, INT 2, STRING 3, FLOATS 6, INTS 7)
+  if (typeof v === 'number') return a.int(3, v).int(20, 2);
+  if (typeof v === 'string') return a.str(4, v).int(20, 3);
+  if (Array.isArray(v)) return a.packedInts(8, v).int(20, 7);
+  if ('float' in v) return a.float(2, v.float).int(20, 1);
+  return a.packedFloats(7, v.floats).int(20, 6);
+}
+
+function valueInfo(name: string, elemType: number, dims: (number | string)[]): Pb {
+  const shape = new Pb();
+  for (const d of dims) shape.msg(1, typeof d === 'number' ? new Pb().int(1, d) : new Pb().str(2, d));
+  const tensorType = new Pb().int(1, elemType).msg(2, shape);
+  return new Pb().str(1, name).msg(2, new Pb().msg(1, tensorType));
+}
+
+type Data = Float32Array | Int32Array | BigInt64Array;
+
+export class OnnxGraph {
+  private nodes: Pb[] = [];
+  private inits: Pb[] = [];
+  private inputs: Pb[] = [];
+  private outputs: Pb[] = [];
+  private n = 0;
+
+  /** A fresh value name. */
+  name(hint: string): string { return `${hint}_${this.n++}`; }
+
+  /** Add a node; returns its (first) output name. */
+  op(type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = [this.name(type)], domain?: string): string {
+    const node = new Pb();
+    for (const i of inputs) node.str(1, i);
+    for (const o of outputs) node.str(2, o);
+    node.str(3, outputs[0]).str(4, type);
+    for (const [k, v] of Object.entries(attrs)) node.msg(5, attribute(k, v));
+    if (domain) node.str(7, domain);
+    this.nodes.push(node);
+    return outputs[0];
+  }
+
+  /** A constant tensor (TensorProto with raw_data, little-endian). */
+  init(name: string, dims: number[], data: Data): string {
+    const type = data instanceof Float32Array ? DT.FLOAT : data instanceof Int32Array ? DT.INT32 : DT.INT64;
+    const t = new Pb();
+    for (const d of dims) t.int(1, d);
+    t.int(2, type).str(8, name).bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    this.inits.push(t);
+    return name;
+  }
+
+  ints(values: number[]): string { return this.init(this.name('c'), [values.length], BigInt64Array.from(values.map(BigInt))); }
+  scalar(v: number): string { return this.init(this.name('s'), [], Float32Array.of(v)); }
+
+  input(name: string, elemType: number, dims: (number | string)[]): string { this.inputs.push(valueInfo(name, elemType, dims)); return name; }
+  output(name: string, elemType: number, dims: (number | string)[]): void { this.outputs.push(valueInfo(name, elemType, dims)); }
+
+  /** The serialised ModelProto (IR version 8, default-domain opset `opset`). */
+  toModel(opset = 17): Uint8Array {
+    const g = new Pb();
+    for (const n of this.nodes) g.msg(1, n);
+    g.str(2, 'tide-bench');
+    for (const t of this.inits) g.msg(5, t);
+    for (const i of this.inputs) g.msg(11, i);
+    for (const o of this.outputs) g.msg(12, o);
+    return new Pb().int(1, 8).str(2, 'tide-bench').msg(7, g).msg(8, new Pb().str(1, '').int(2, opset)).finish();
+  }
+}

@@ -1,0 +1,23 @@
+// onnxruntime-web (wasm backend, in Node) on the bench's llama prefill graph: prefill tok/s only.
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-web';
+import { benchPrompt, median, type Job, type Measured } from './job.js';
+
+export async function runOrt(job: Job): Promise<Measured> {
+  ort.env.wasm.numThreads = job.threads;
+  ort.env.wasm.simd = true;
+  const t0 = performance.now();
+  const session = await ort.InferenceSession.create(readFileSync(job.file!), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const loadMs = performance.now() - t0;
+  const config = JSON.parse(readFileSync(`${job.dir}/config.json`, 'utf8'));
+  const ids = new ort.Tensor('int64', BigInt64Array.from(benchPrompt(config.vocab_size, job.prompt).map(BigInt)), [1, job.prompt]);
+  const prefill: number[] = [];
+  // Two untimed runs first, as the peers' ort_bench did.
+  for (let r = -2; r < job.runs; r++) {
+    const t1 = performance.now();
+    await session.run({ input_ids: ids });
+    if (r >= 0) prefill.push(job.prompt / ((performance.now() - t1) / 1000));
+  }
+  await session.release();
+  return { loadMs, prefill: median(prefill), prefillRuns: prefill, decodeRuns: [] };
+}

@@ -1,0 +1,41 @@
+// Which configurations the benchmark measures per shape, sized to finish in 15 minutes on 2 cores.
+import type { Job } from './job.js';
+import type { Shape } from './weights.js';
+import { writeGguf } from './gguf.js';
+
+export interface Planned { job: Job; timeoutS: number; note?: string }
+
+/** Shapes whose weights are f32 files and llama architecture: the peers run on these. */
+const PEER_SHAPES = ['stories15M', 'SmolLM2-135M'];
+
+export async function plan(shape: Shape, dir: string, config: Record<string, any>,
+                           o: { quick: boolean; noPeers: boolean }): Promise<Planned[]> {
+  const big = shape.name.startsWith('DeepSeek'), mid = shape.name.startsWith('Qwen');
+  const runs = o.quick ? 2 : 5, prompt = 128;
+  const decode = o.quick ? 32 : big ? 32 : mid ? 64 : 128;
+  const note = o.quick ? 'quick: 2 runs, 32 decode tokens' : decode < 128 ? `${decode} decode tokens (time budget)` : undefined;
+  const base = { shape: shape.name, dir, runs, prompt, decode };
+  const timeoutS = big ? 420 : 240;
+  const out: Planned[] = [];
+  const tide = (quant: Job['quant'], threads: number) => out.push({
+    job: { ...base, engine: 'tide', quant, dtype: quant === 'none' ? shape.fileDtype.toLowerCase() : quant, threads }, timeoutS, note,
+  });
+  // SmolLM2-135M carries the targets: every variant. The 1.5B shape: q8 only (a run takes minutes).
+  if (shape.name === 'SmolLM2-135M') { tide('none', 1); tide('none', 2); tide('q8', 1); tide('q8', 2); tide('q4', 2); }
+  else if (shape.fileDtype === 'F32') { tide('none', 1); tide('none', 2); tide('q8', 2); tide('q4', 2); }
+  else if (big) tide('q8', 2);
+  else { tide('q8', 2); tide('none', 2); tide('q4', 2); }
+  if (o.noPeers || !PEER_SHAPES.includes(shape.name) || (o.quick && shape.name !== 'stories15M')) return out;
+  for (const t of ['F32', 'Q8_0'] as const) {
+    const file = await writeGguf(dir, config, `${dir}/model.${t}.gguf`, t);
+    out.push({ job: { ...base, engine: 'wllama', quant: 'none', dtype: t, threads: 1, file }, timeoutS, note: '@wllama/wllama 2.3.7 single-thread build' });
+  }
+  const onnx = await import('./onnx-llama.js').catch(() => undefined);
+  if (onnx) {
+    const file = await onnx.writeLlamaOnnx(dir, config, `${dir}/model.prefill${prompt}.onnx`, prompt);
+    for (const threads of [1, 2]) {
+      out.push({ job: { ...base, engine: 'ort', quant: 'none', dtype: 'f32', threads, file, decode: 0 }, timeoutS, note: 'onnxruntime-web 1.30 wasm; prefill-only graph (no KV cache)' });
+    }
+  }
+  return out;
+}

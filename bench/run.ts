@@ -1,0 +1,80 @@
+// `npm run bench`: Tide and its peers (wllama, onnxruntime-web) on the same random weights in four
+// real model shapes; each configuration in its own child process. Prints one table and writes
+// bench/RESULTS.md and bench/decode.svg. `--quick`: stories15M only, 2 runs, for development.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { plan, type Planned } from './plan.js';
+import { ensureModel, SHAPES } from './weights.js';
+import { writeReport, type Row } from './report.js';
+import type { Measured } from './job.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.find((a) => a.startsWith('--shapes='))?.slice(9).split(',');
+const noPeers = args.includes('--no-peers');
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+
+/** The whole run must end within 15 minutes: a job gets at most what is left of this. */
+const BUDGET_S = 870;
+
+function runChild(p: Planned): Measured | string {
+  const leftS = BUDGET_S - (performance.now() - started) / 1000;
+  if (leftS < 30) return 'skipped: the 15-minute budget was spent';
+  const flags = p.job.engine === 'tide' ? ['--experimental-wasm-relaxed-simd'] : [];
+  const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', 'bench/child.ts', JSON.stringify(p.job)], {
+    cwd: ROOT, encoding: 'utf8', timeout: Math.min(p.timeoutS, leftS) * 1000, maxBuffer: 1 << 24,
+  });
+  if (r.signal === 'SIGTERM') return `timed out after ${Math.min(p.timeoutS, leftS).toFixed(0)} s`;
+  const line = r.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
+  if (line) return JSON.parse(line.slice(7)) as Measured;
+  const why = r.error ? r.error.message : (r.stderr || '').trim().split('\n').filter((l) => /Error|error/.test(l))[0] ?? `exit ${r.status}`;
+  return why.slice(0, 160);
+}
+
+/** The wasm f32x4 peak per thread, measured now under the same load as the runs (bench/peak.ts). */
+function measurePeak(): { muladd?: number; fma?: number } {
+  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', 'bench/peak.ts'], { cwd: ROOT, encoding: 'utf8' });
+  const line = r.stdout?.split('\n').find((l) => l.startsWith('PEAK '));
+  return line ? JSON.parse(line.slice(5)) : {};
+}
+/** Peak RSS of a child that loads nothing (Node + tsx), to read the rows' RSS against. */
+function baseRss(): number | undefined {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', 'console.log("RSS " + process.resourceUsage().maxRSS / 1024)'], { cwd: ROOT, encoding: 'utf8' });
+  const line = r.stdout?.split('\n').find((l) => l.startsWith('RSS '));
+  return line ? Number(line.slice(4)) : undefined;
+}
+const peak = measurePeak(), nodeRssMiB = baseRss();
+console.error(`[${elapsed()}] wasm f32x4 peak per thread: mul+add ${peak.muladd?.toFixed(1)} GFLOP/s, relaxed madd ${peak.fma?.toFixed(1)} GFLOP/s; bare child RSS ${nodeRssMiB?.toFixed(0)} MiB`);
+
+const rows: Row[] = [];
+// The targets' shape first, the 1.5B before the 0.5B: what the issue asks most comes first if time runs out.
+const ORDER = ['SmolLM2-135M', 'stories15M', 'DeepSeek-R1-Distill-Qwen-1.5B', 'Qwen2.5-0.5B'];
+const shapes = ORDER.map((n) => SHAPES.find((s) => s.name === n)!)
+  .filter((s) => (quick ? s.name === 'stories15M' : !only || only.includes(s.name)));
+for (const shape of shapes) {
+  const dir = await ensureModel(shape, (s) => console.error(`[${elapsed()}] ${s}`));
+  const config = JSON.parse(readFileSync(`${dir}/config.json`, 'utf8'));
+  for (const p of await plan(shape, dir, config, { quick, noPeers })) {
+    const m = runChild(p);
+    const row: Row = { ...p.job, note: p.note, ...(typeof m === 'string' ? { error: m } : { m }) };
+    rows.push(row);
+    const show = typeof m === 'string' ? `FAILED: ${m}`
+      : `load ${(m.loadMs / 1000).toFixed(2)} s, prefill ${m.prefill.toFixed(1)} tok/s, decode ${m.decode?.toFixed(1) ?? '—'} tok/s, RSS ${m.maxRssMiB?.toFixed(0)} MiB`;
+    console.error(`[${elapsed()}] ${shape.name} ${p.job.engine} ${p.job.dtype} t${p.job.threads}: ${show}`);
+  }
+}
+/** The peers' logits against Tide's on stories15M (bench/check.ts), once its peer files exist. */
+function checkSameWeights(): string | undefined {
+  const shape = shapes.find((s) => s.name === 'stories15M');
+  if (!shape || noPeers) return undefined;
+  const dir = rows.find((r) => r.shape === shape.name)!.dir;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/check.ts', dir], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  return r.stdout?.split('\n').find((l) => l.startsWith('CHECK '))?.slice(6) ?? `the check failed: ${(r.stderr || '').trim().split('\n')[0]}`;
+}
+const check = checkSameWeights();
+if (check) console.error(`[${elapsed()}] same weights: ${check}`);
+const table = writeReport(rows, { quick, totalS: (performance.now() - started) / 1000, root: ROOT, peak, nodeRssMiB, check });
+console.log(table);

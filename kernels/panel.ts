@@ -1,0 +1,294 @@
+// Matrix products out = x @ Wᵀ against float weights packed once at load into panels of 8 rows
+// (XNNPACK's packed GEMM weights): panel p holds rows 8p..8p+7 and, for each column k, their 8 values
+// side by side. f32, bf16 and f16 weights; 16-bit ones stay 16-bit and are widened in registers.
+import { madd } from "./simd";
+
+const F32: i32 = 0, BF16: i32 = 1, F16: i32 = 2;
+
+// A 16-bit panel column stores rows in the order 0,4,1,5,2,6,3,7, so each i32 lane holds rows (i, i+4):
+// shifting the lane up widens rows 0-3 and masking it widens rows 4-7, with no shuffles.
+// @ts-ignore: decorator
+@inline function colBytes(kind: i32): usize { return kind == F32 ? 32 : 16; }
+
+/** Rows 0-3 of the panel column at p, as f32x4. */
+// @ts-ignore: decorator
+@inline function wlo(p: usize, kind: i32): v128 {
+  if (kind == F32) return v128.load(p);
+  if (kind == BF16) return i32x4.shl(v128.load(p), 16);
+  return f16hi(i32x4.shl(v128.load(p), 16));
+}
+
+/** Rows 4-7 of the panel column at p, as f32x4. */
+// @ts-ignore: decorator
+@inline function whi(p: usize, kind: i32): v128 {
+  if (kind == F32) return v128.load(p, 16);
+  if (kind == BF16) return v128.and(v128.load(p), i32x4.splat(0xffff0000));
+  return f16hi(v128.load(p));
+}
+
+/**
+ * f16 held in each lane's upper 16 bits → f32: an arithmetic shift puts exponent and mantissa where f32
+ * wants them (the sign stays in bit 31), the mask clears the sign copies and the low half, and × 2^112
+ * rebiases the exponent (subnormals included). Inf/NaN weights are not preserved: finite weights only.
+ */
+// @ts-ignore: decorator
+@inline function f16hi(v: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shr_s(v, 3), i32x4.splat(0x8fffe000)), f32x4.splat(5.192296858534828e33));
+}
+
+/** Store the panel's 8 results (rows rb..rb+7) into the out row o, only for rows in [r0, r1). */
+// @ts-ignore: decorator
+@inline function store8(o: usize, rb: i32, lo: v128, hi: v128, r0: i32, r1: i32): void {
+  const p = o + (<usize>rb << 2);
+  if (rb >= r0 && rb + 8 <= r1) {
+    v128.store(p, lo);
+    v128.store(p, hi, 16);
+    return;
+  }
+  if (rb + 0 >= r0 && rb + 0 < r1) store<f32>(p, f32x4.extract_lane(lo, 0), 0);
+  if (rb + 1 >= r0 && rb + 1 < r1) store<f32>(p, f32x4.extract_lane(lo, 1), 4);
+  if (rb + 2 >= r0 && rb + 2 < r1) store<f32>(p, f32x4.extract_lane(lo, 2), 8);
+  if (rb + 3 >= r0 && rb + 3 < r1) store<f32>(p, f32x4.extract_lane(lo, 3), 12);
+  if (rb + 4 >= r0 && rb + 4 < r1) store<f32>(p, f32x4.extract_lane(hi, 0), 16);
+  if (rb + 5 >= r0 && rb + 5 < r1) store<f32>(p, f32x4.extract_lane(hi, 1), 20);
+  if (rb + 6 >= r0 && rb + 6 < r1) store<f32>(p, f32x4.extract_lane(hi, 2), 24);
+  if (rb + 7 >= r0 && rb + 7 < r1) store<f32>(p, f32x4.extract_lane(hi, 3), 28);
+}
+
+/**
+ * One token against one panel (decode GEMV), weights streamed once: 4 columns per step, x loaded as one
+ * vector and its lanes broadcast in registers, 4 accumulators.
+ */
+// @ts-ignore: decorator
+@inline function gemv1x8(o: usize, x: usize, wp: usize, n: i32, rb: i32, r0: i32, r1: i32, kind: i32): void {
+  const cs = colBytes(kind);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const p = wp + <usize>k * cs, xv = v128.load(x + (<usize>k << 2));
+    let xk = i32x4.shuffle(xv, xv, 0, 0, 0, 0);
+    a0 = madd(wlo(p, kind), xk, a0); b0 = madd(whi(p, kind), xk, b0);
+    xk = i32x4.shuffle(xv, xv, 1, 1, 1, 1);
+    a1 = madd(wlo(p + cs, kind), xk, a1); b1 = madd(whi(p + cs, kind), xk, b1);
+    xk = i32x4.shuffle(xv, xv, 2, 2, 2, 2);
+    a0 = madd(wlo(p + 2 * cs, kind), xk, a0); b0 = madd(whi(p + 2 * cs, kind), xk, b0);
+    xk = i32x4.shuffle(xv, xv, 3, 3, 3, 3);
+    a1 = madd(wlo(p + 3 * cs, kind), xk, a1); b1 = madd(whi(p + 3 * cs, kind), xk, b1);
+  }
+  for (; k < n; k++) {
+    const p = wp + <usize>k * cs, xk = v128.load32_splat(x + (<usize>k << 2));
+    a0 = madd(wlo(p, kind), xk, a0); b0 = madd(whi(p, kind), xk, b0);
+  }
+  store8(o, rb, f32x4.add(a0, a1), f32x4.add(b0, b1), r0, r1);
+}
+
+/** Store 4 results (rows rb..rb+3) into the out row o, only for rows in [r0, r1). */
+// @ts-ignore: decorator
+@inline function store4(o: usize, rb: i32, v: v128, r0: i32, r1: i32): void {
+  const p = o + (<usize>rb << 2);
+  if (rb >= r0 && rb + 4 <= r1) { v128.store(p, v); return; }
+  if (rb + 0 >= r0 && rb + 0 < r1) store<f32>(p, f32x4.extract_lane(v, 0), 0);
+  if (rb + 1 >= r0 && rb + 1 < r1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (rb + 2 >= r0 && rb + 2 < r1) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+  if (rb + 3 >= r0 && rb + 3 < r1) store<f32>(p, f32x4.extract_lane(v, 3), 12);
+}
+
+/**
+ * Four tokens against half a panel (rows 0-3, or 4-7 when hi): the f16 tile. f16's widening needs two
+ * more constants and temporaries than the 4×8 tile leaves registers for (V8 spilled its accumulators).
+ */
+// @ts-ignore: decorator
+@inline function gemm4x4(o: usize, outRowBytes: usize, x: usize, xRowBytes: usize, wp: usize, n: i32,
+                         rb: i32, r0: i32, r1: i32, hi: bool, kind: i32): void {
+  const cs = colBytes(kind);
+  const x0 = x, x1 = x + xRowBytes, x2 = x1 + xRowBytes, x3 = x2 + xRowBytes;
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  for (let k = 0; k < n; k++) {
+    const p = wp + <usize>k * cs, xo = <usize>k << 2;
+    const wv = hi ? whi(p, kind) : wlo(p, kind);
+    c0 = madd(wv, v128.load32_splat(x0 + xo), c0);
+    c1 = madd(wv, v128.load32_splat(x1 + xo), c1);
+    c2 = madd(wv, v128.load32_splat(x2 + xo), c2);
+    c3 = madd(wv, v128.load32_splat(x3 + xo), c3);
+  }
+  store4(o, rb, c0, r0, r1);
+  store4(o + outRowBytes, rb, c1, r0, r1);
+  store4(o + 2 * outRowBytes, rb, c2, r0, r1);
+  store4(o + 3 * outRowBytes, rb, c3, r0, r1);
+}
+
+/** Four tokens against one panel: the 4×8 register tile, 8 f32x4 accumulators, one weight load per 4 tokens. */
+// @ts-ignore: decorator
+@inline function gemm4x8(o: usize, outRowBytes: usize, x: usize, xRowBytes: usize, wp: usize, n: i32,
+                         rb: i32, r0: i32, r1: i32, kind: i32): void {
+  const cs = colBytes(kind);
+  const x0 = x, x1 = x + xRowBytes, x2 = x1 + xRowBytes, x3 = x2 + xRowBytes;
+  let c0l = f32x4.splat(0), c0h = f32x4.splat(0), c1l = f32x4.splat(0), c1h = f32x4.splat(0);
+  let c2l = f32x4.splat(0), c2h = f32x4.splat(0), c3l = f32x4.splat(0), c3h = f32x4.splat(0);
+  for (let k = 0; k < n; k++) {
+    const p = wp + <usize>k * cs, xo = <usize>k << 2;
+    const wl = wlo(p, kind), wh = whi(p, kind);
+    let s = v128.load32_splat(x0 + xo);
+    c0l = madd(wl, s, c0l); c0h = madd(wh, s, c0h);
+    s = v128.load32_splat(x1 + xo);
+    c1l = madd(wl, s, c1l); c1h = madd(wh, s, c1h);
+    s = v128.load32_splat(x2 + xo);
+    c2l = madd(wl, s, c2l); c2h = madd(wh, s, c2h);
+    s = v128.load32_splat(x3 + xo);
+    c3l = madd(wl, s, c3l); c3h = madd(wh, s, c3h);
+  }
+  store8(o, rb, c0l, c0h, r0, r1);
+  store8(o + outRowBytes, rb, c1l, c1h, r0, r1);
+  store8(o + 2 * outRowBytes, rb, c2l, c2h, r0, r1);
+  store8(o + 3 * outRowBytes, rb, c3l, c3h, r0, r1);
+}
+
+/**
+ * out[t, r] = W[r,:] · x[t,:] for t < T and rows r in [r0, r1). x (T, n), out (T, d), W packed (d, n).
+ * Panels are the outer loop, so each panel is read from memory once and reused from cache by every token.
+ */
+// @ts-ignore: decorator
+@inline function matmulPanels(out: usize, x: usize, w: usize, T: i32, n: i32, d: i32, r0: i32, r1: i32, kind: i32): void {
+  if (r0 >= r1) return;
+  const panelBytes = <usize>n * colBytes(kind);
+  const xRowBytes = <usize>n << 2, outRowBytes = <usize>d << 2;
+  for (let p = r0 >> 3; p < (r1 + 7) >> 3; p++) {
+    const wp = w + <usize>p * panelBytes, rb = p << 3;
+    let t = 0;
+    for (; t + 4 <= T; t += 4) {
+      const o = out + <usize>t * outRowBytes, xt = x + <usize>t * xRowBytes;
+      if (kind == F16) {
+        gemm4x4(o, outRowBytes, xt, xRowBytes, wp, n, rb, r0, r1, false, kind);
+        gemm4x4(o, outRowBytes, xt, xRowBytes, wp, n, rb + 4, r0, r1, true, kind);
+      } else {
+        gemm4x8(o, outRowBytes, xt, xRowBytes, wp, n, rb, r0, r1, kind);
+      }
+    }
+    for (; t < T; t++) gemv1x8(out + <usize>t * outRowBytes, x + <usize>t * xRowBytes, wp, n, rb, r0, r1, kind);
+  }
+}
+
+/** out (T, d) = x (T, n) @ Wᵀ, W f32 packed by pack_f32p8; rows [r0, r1) only. */
+export function matmul_f32p8(out: usize, x: usize, w: usize, T: i32, n: i32, d: i32, r0: i32, r1: i32): void {
+  matmulPanels(out, x, w, T, n, d, r0, r1, F32);
+}
+
+/** out (T, d) = x (T, n) @ Wᵀ, W bf16 packed by pack_u16p8; rows [r0, r1) only. */
+export function matmul_bf16p8(out: usize, x: usize, w: usize, T: i32, n: i32, d: i32, r0: i32, r1: i32): void {
+  matmulPanels(out, x, w, T, n, d, r0, r1, BF16);
+}
+
+/** out (T, d) = x (T, n) @ Wᵀ, W f16 packed by pack_u16p8; rows [r0, r1) only. */
+export function matmul_f16p8(out: usize, x: usize, w: usize, T: i32, n: i32, d: i32, r0: i32, r1: i32): void {
+  matmulPanels(out, x, w, T, n, d, r0, r1, F16);
+}
+
+/** 4×4 transpose of rows a..d (4 columns each) stored as columns at o, o + 32, o + 64, o + 96. */
+// @ts-ignore: decorator
+@inline function transpose4(o: usize, a: v128, b: v128, c: v128, d: v128): void {
+  const ab0 = i32x4.shuffle(a, b, 0, 4, 1, 5), cd0 = i32x4.shuffle(c, d, 0, 4, 1, 5);
+  const ab1 = i32x4.shuffle(a, b, 2, 6, 3, 7), cd1 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+  v128.store(o, i64x2.shuffle(ab0, cd0, 0, 2));
+  v128.store(o, i64x2.shuffle(ab0, cd0, 1, 3), 32);
+  v128.store(o, i64x2.shuffle(ab1, cd1, 0, 2), 64);
+  v128.store(o, i64x2.shuffle(ab1, cd1, 1, 3), 96);
+}
+
+/** A whole panel: 8 rows at s (rowBytes apart) → dst, 4 columns at a time by two 4×4 transposes. */
+// @ts-ignore: decorator
+@inline function packPanelF32(dst: usize, s: usize, rowBytes: usize, n: i32): void {
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const c = s + (<usize>k << 2), o = dst + (<usize>k << 5);
+    transpose4(o, v128.load(c), v128.load(c + rowBytes), v128.load(c + 2 * rowBytes), v128.load(c + 3 * rowBytes));
+    const c4 = c + 4 * rowBytes;
+    transpose4(o + 16, v128.load(c4), v128.load(c4 + rowBytes), v128.load(c4 + 2 * rowBytes), v128.load(c4 + 3 * rowBytes));
+  }
+  for (; k < n; k++) {
+    for (let l = 0; l < 8; l++) store<f32>(dst + (<usize>k << 5) + (<usize>l << 2), load<f32>(s + <usize>l * rowBytes + (<usize>k << 2)));
+  }
+}
+
+/**
+ * Pack rows [r0, r1) of a row-major f32 (d, n) matrix, given at src (row r0 first), into w's panels,
+ * panel by panel and column by column so the writes are sequential. The call that packs the last row
+ * also zeroes the last panel's padding rows d .. 8·ceil(d/8).
+ */
+export function pack_f32p8(w: usize, src: usize, n: i32, d: i32, r0: i32, r1: i32): void {
+  const rowBytes = <usize>n << 2, panelBytes = <usize>n << 5;
+  const pEnd = r1 == d ? (d + 7) >> 3 : (r1 + 7) >> 3;
+  for (let p = r0 >> 3; p < pEnd; p++) {
+    const dst = w + <usize>p * panelBytes;
+    if ((p << 3) >= r0 && (p << 3) + 8 <= r1) {
+      packPanelF32(dst, src + <usize>((p << 3) - r0) * rowBytes, rowBytes, n);
+      continue;
+    }
+    for (let k = 0; k < n; k++) {
+      const col = src + (<usize>k << 2), o = dst + (<usize>k << 5);
+      for (let l = 0; l < 8; l++) {
+        const r = (p << 3) + l;
+        if (r >= r0 && r < r1) store<f32>(o + (<usize>l << 2), load<f32>(col + <usize>(r - r0) * rowBytes));
+        else if (r >= d) store<f32>(o + (<usize>l << 2), 0);
+      }
+    }
+  }
+}
+
+/** Where row r's 16-bit value sits within a panel column (order 0,4,1,5,2,6,3,7). */
+// @ts-ignore: decorator
+@inline function lane16(r: i32): usize { return <usize>(((r & 3) << 1) | ((r >> 2) & 1)) << 1; }
+
+/** pack_f32p8 for 16-bit (bf16 or f16) rows: the bits are moved, never converted. */
+export function pack_u16p8(w: usize, src: usize, n: i32, d: i32, r0: i32, r1: i32): void {
+  const rowBytes = <usize>n << 1, panelBytes = <usize>n << 4;
+  const pEnd = r1 == d ? (d + 7) >> 3 : (r1 + 7) >> 3;
+  for (let p = r0 >> 3; p < pEnd; p++) {
+    const dst = w + <usize>p * panelBytes;
+    if ((p << 3) >= r0 && (p << 3) + 8 <= r1) {
+      const s0 = src + <usize>((p << 3) - r0) * rowBytes;
+      for (let k = 0; k < n; k++) {
+        const c = s0 + (<usize>k << 1), o = dst + (<usize>k << 4);
+        store<u32>(o, <u32>load<u16>(c) | (<u32>load<u16>(c + 4 * rowBytes) << 16));
+        store<u32>(o + 4, <u32>load<u16>(c + rowBytes) | (<u32>load<u16>(c + 5 * rowBytes) << 16));
+        store<u32>(o + 8, <u32>load<u16>(c + 2 * rowBytes) | (<u32>load<u16>(c + 6 * rowBytes) << 16));
+        store<u32>(o + 12, <u32>load<u16>(c + 3 * rowBytes) | (<u32>load<u16>(c + 7 * rowBytes) << 16));
+      }
+      continue;
+    }
+    for (let k = 0; k < n; k++) {
+      const col = src + (<usize>k << 1), o = dst + (<usize>k << 4);
+      for (let l = 0; l < 8; l++) {
+        const r = (p << 3) + l;
+        if (r >= r0 && r < r1) store<u16>(o + lane16(l), load<u16>(col + <usize>(r - r0) * rowBytes));
+        else if (r >= d) store<u16>(o + lane16(l), 0);
+      }
+    }
+  }
+}
+
+/** out (dim,) = row id of a packed f32 table (vocab, dim): the lookup for embeddings tied to the classifier. */
+export function embed_f32p8(out: usize, w: usize, id: i32, dim: i32): void {
+  const src = w + <usize>(id >> 3) * (<usize>dim << 5) + (<usize>(id & 7) << 2);
+  for (let k = 0; k < dim; k++) store<f32>(out + (<usize>k << 2), load<f32>(src + (<usize>k << 5)));
+}
+
+/** embed_f32p8 for a packed bf16 table. */
+export function embed_bf16p8(out: usize, w: usize, id: i32, dim: i32): void {
+  const src = w + <usize>(id >> 3) * (<usize>dim << 4) + lane16(id & 7);
+  for (let k = 0; k < dim; k++) store<u32>(out + (<usize>k << 2), <u32>load<u16>(src + (<usize>k << 4)) << 16);
+}
+
+/** embed_f32p8 for a packed f16 table. */
+export function embed_f16p8(out: usize, w: usize, id: i32, dim: i32): void {
+  const src = w + <usize>(id >> 3) * (<usize>dim << 4) + lane16(id & 7);
+  for (let k = 0; k < dim; k++) store<f32>(out + (<usize>k << 2), f16_to_f32(load<u16>(src + (<usize>k << 4))));
+}
+
+/** One IEEE f16 → f32, subnormals, inf and NaN included (as widen_f16_f32). */
+// @ts-ignore: decorator
+@inline export function f16_to_f32(h16: u16): f32 {
+  const h = <u32>h16;
+  const em = (h & 0x7fff) << 13;
+  const bits = (h & 0x7c00) == 0x7c00 ? em | 0x7f800000 : reinterpret<u32>(reinterpret<f32>(em) * 5.192296858534828e33);
+  return reinterpret<f32>(bits | ((h & 0x8000) << 16));
+}

@@ -1,0 +1,82 @@
+// Weight storage at load time: which layout each checkpoint tensor is kept in (the `quantize` option),
+// and moving one tensor into that layout a few rows at a time, so no whole f32 copy of a tensor (let
+// alone the model) is ever held. Knows dtypes and kernels, not model families.
+import { storedBytes, type Arena, type Dtype } from './arena.js';
+import { OptionError } from './errors.js';
+import type { StDtype, TensorInfo } from './safetensors.js';
+
+/** Weight-only quantization made at load: 'q8' (ggml Q8_0-like), 'q4' (Q4_0-like) or 'none'. */
+export type Quantize = 'q8' | 'q4' | 'none';
+
+/** How to keep a checkpoint tensor in memory, from its name, shape and file dtype. */
+export type Storage = (hf: string, shape: number[], src: StDtype) => Dtype;
+
+/** Rows are staged through a region of about this size (f32), then released. */
+const STAGING_BYTES = 8 << 20;
+
+export function checkQuantize(q: unknown): Quantize {
+  if (q === undefined) return 'none';
+  if (q !== 'q8' && q !== 'q4' && q !== 'none') throw new OptionError(`quantize "${String(q)}" must be 'q8', 'q4' or 'none'`);
+  return q;
+}
+
+/**
+ * The decoder's layouts. Matrices: 16-bit checkpoints stay 16-bit (bf16/f16 panels), f32 stays f32
+ * (panels), or all become q8/q4. Under q4 the vocabulary tables (embedding, lm_head) are q8, as
+ * llama.cpp keeps its token embedding and output at higher precision: they dominate small models'
+ * error. Vectors (norms, biases) are f32. The embedding shares the classifier's layout when tied.
+ */
+export function decoderStorage(quantize: Quantize): Storage {
+  return (hf, shape, src) => {
+    if (shape.length !== 2) return 'f32';
+    if (quantize !== 'none') {
+      const vocabTable = hf === 'model.embed_tokens.weight' || hf === 'lm_head.weight';
+      return quantize === 'q4' && !vocabTable ? 'q4' : 'q8';
+    }
+    return src === 'BF16' ? 'bf16p8' : src === 'F16' ? 'f16p8' : 'f32p8';
+  };
+}
+
+/** Bytes of the tensor as stored (vectors count as one row). */
+export function tensorBytes(dtype: Dtype, shape: number[]): number {
+  return shape.length === 2 ? storedBytes(dtype, shape[0], shape[1]) : storedBytes(dtype, 1, shape[0]);
+}
+
+/**
+ * Read a (d, n) checkpoint tensor into `ptr`, laid out as `dtype` (a panel or block type). Chunks of rows
+ * go through staging at the arena's top: 16-bit rows are moved into bf16/f16 panels as they are; for f32
+ * panels and q8/q4 the rows are widened to f32 in place first (src in the upper half, as loadTensors does).
+ */
+export async function loadRows(arena: Arena, info: TensorInfo, ptr: number, dtype: Dtype, d: number, n: number): Promise<void> {
+  const k = arena.kernels, srcBytes = info.dtype === 'F32' ? 4 : 2;
+  const rowsPer = Math.max(8, Math.floor(STAGING_BYTES / (4 * n) / 8) * 8);
+  const mark = arena.mark();
+  const stage = arena.alloc('staging', Math.min(rowsPer, d) * n * 4);
+  try {
+    for (let r0 = 0; r0 < d; r0 += rowsPer) {
+      const r1 = Math.min(d, r0 + rowsPer), m = (r1 - r0) * n, at = info.offset + r0 * n * srcBytes;
+      if (dtype === 'bf16p8' || dtype === 'f16p8') {
+        await info.reader.read(at, arena.bytes(stage, 2 * m));
+        k.pack_u16p8(ptr, stage, n, d, r0, r1);
+        continue;
+      }
+      if (srcBytes === 4) {
+        await info.reader.read(at, arena.bytes(stage, 4 * m));
+      } else {
+        await info.reader.read(at, arena.bytes(stage + 2 * m, 2 * m));
+        if (info.dtype === 'BF16') k.widen_bf16_f32(stage, stage + 2 * m, m);
+        else k.widen_f16_f32(stage, stage + 2 * m, m);
+      }
+      if (dtype === 'f32p8') k.pack_f32p8(ptr, stage, n, d, r0, r1);
+      else if (dtype === 'q8') k.quantize_q8(ptr, stage, n, d, r0, r1);
+      else k.quantize_q4(ptr, stage, n, d, r0, r1);
+    }
+  } finally {
+    arena.release(mark);
+  }
+}
+
+/** The staging region loadRows takes on top of the weights, for planning. */
+export function stagingBytes(shapes: number[][]): number {
+  return Math.max(0, ...shapes.filter((s) => s.length === 2).map(([d, n]) => Math.min(Math.max(8, Math.floor(STAGING_BYTES / (4 * n) / 8) * 8), d) * n * 4));
+}
