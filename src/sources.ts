@@ -20,6 +20,8 @@ export interface ModelFiles {
   text(name: string): Promise<string | undefined>;
   /** Open a file for random access; rejects with SourceError when it does not exist. */
   open(name: string): Promise<ByteReader>;
+  /** Release what the source holds (downloaded files never asked for); optional. */
+  close?(): Promise<void>;
 }
 
 /** A ByteReader over bytes already in memory (tests, browsers that fetched a whole file). */

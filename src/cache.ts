@@ -1,0 +1,114 @@
+// Where downloaded model files are kept: the interface the URL source writes through, plus the
+// in-memory and browser (Cache API) stores. The Node directory store lives in src/node/cache.ts.
+import { bytesReader, type ByteReader } from './sources.js';
+
+/** A file being written into a cache. Nothing is visible to `get` until `commit` resolves. */
+export interface CacheWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Make the file visible atomically and return a reader over it. */
+  commit(): Promise<ByteReader>;
+  /** Drop everything written; leaves no trace in the cache. */
+  abort(): Promise<void>;
+}
+
+/** A store of downloaded files keyed by URL. A file is either absent, known missing (HTTP 404), or complete. */
+export interface ModelCache {
+  /** Where the files live, for messages (a directory, "Cache API: tide", "memory"). */
+  readonly label: string;
+  /** A complete file, 'missing' when the server answered 404 for it, or undefined when never stored. */
+  get(url: string): Promise<ByteReader | 'missing' | undefined>;
+  /** Remember that the server has no such file, so offline loads know it is optional, not uncached. */
+  putMissing(url: string): Promise<void>;
+  begin(url: string): Promise<CacheWriter>;
+}
+
+/** Keeps files in JS memory for the life of the object (no persistence; edge runtimes, `cache: false`). */
+export function memoryCache(): ModelCache {
+  const files = new Map<string, Uint8Array | 'missing'>();
+  return {
+    label: 'memory',
+    async get(url) {
+      const f = files.get(url);
+      return f === undefined || f === 'missing' ? f : bytesReader(f, url);
+    },
+    async putMissing(url) { files.set(url, 'missing'); },
+    async begin(url) {
+      const chunks = new Chunks();
+      return {
+        write: async (c) => chunks.push(c),
+        async commit() {
+          const bytes = chunks.join();
+          files.set(url, bytes);
+          return bytesReader(bytes, url);
+        },
+        abort: async () => chunks.clear(),
+      };
+    },
+  };
+}
+
+// A 404 is stored as an empty response with this status, so `get` can tell it from a real file.
+const MISSING_STATUS = 404;
+
+/**
+ * Browser store on the Cache API (`caches.open(name)`). A file is put only once complete, and
+ * Cache.put replaces an entry atomically, so a cut-off download never shows up as a cached file.
+ */
+export function browserCache(name = 'tide'): ModelCache {
+  const open = () => (globalThis as { caches?: CacheStorage }).caches!.open(name);
+  return {
+    label: `Cache API: ${name}`,
+    async get(url) {
+      const res = await (await open()).match(url);
+      if (!res) return undefined;
+      if (res.status === MISSING_STATUS) return 'missing';
+      return bytesReader(new Uint8Array(await res.arrayBuffer()), url);
+    },
+    async putMissing(url) {
+      await (await open()).put(url, new Response(null, { status: MISSING_STATUS }));
+    },
+    async begin(url) {
+      const chunks = new Chunks();
+      return {
+        write: async (c) => chunks.push(c),
+        async commit() {
+          const bytes = chunks.join();
+          await (await open()).put(url, new Response(bytes, { headers: { 'content-length': String(bytes.length) } }));
+          return bytesReader(bytes, url);
+        },
+        abort: async () => chunks.clear(),
+      };
+    },
+  };
+}
+
+/**
+ * The store `loadModel` uses when none is given: a directory under ~/.cache/tide in Node, Deno and Bun
+ * (see src/node/cache.ts), the Cache API in browsers, memory elsewhere (Workers bundle their weights).
+ */
+export async function defaultCache(cacheDir?: string): Promise<ModelCache> {
+  if (typeof process !== 'undefined' && process.versions?.node) {
+    // A computed specifier, so bundlers for browsers and edge runtimes never follow it into node:fs.
+    const spec = './node/index.js';
+    const node = await import(spec) as typeof import('./node/index.js');
+    return node.fileCache(cacheDir ?? node.defaultCacheDir());
+  }
+  const g = globalThis as { caches?: unknown; document?: unknown; WorkerGlobalScope?: unknown };
+  const browser = g.document !== undefined || typeof g.WorkerGlobalScope === 'function'; // a page or a Web Worker
+  return browser && typeof g.caches === 'object' ? browserCache() : memoryCache();
+}
+
+/** Chunks of one download, joined once at the end. */
+class Chunks {
+  private parts: Uint8Array[] = [];
+  private bytes = 0;
+  push(c: Uint8Array) { this.parts.push(c); this.bytes += c.length; }
+  clear() { this.parts = []; this.bytes = 0; }
+  join(): Uint8Array<ArrayBuffer> {
+    const out = new Uint8Array(this.bytes);
+    let at = 0;
+    for (const p of this.parts) { out.set(p, at); at += p.length; }
+    this.parts = [];
+    return out;
+  }
+}
