@@ -1,0 +1,54 @@
+// Shared by the server suites: a chat-capable copy of stories260K, free ports in this suite's range
+// (18800–18899, loopback only), and a server-sent-events reader for raw fetch responses.
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WEIGHTS } from './paths.js';
+
+/**
+ * stories260K has no chat template. This is the same model in a temp dir with one added to its
+ * tokenizer_config.json: "<s>" then "role: content\n" per message, then "assistant:" to answer.
+ */
+export const CHAT_TEMPLATE = "{{ bos_token }}{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ 'assistant:' }}{% endif %}";
+
+/** The same, ending the prompt inside a <think> block, as DeepSeek-R1 distills' templates do. */
+export const THINK_TEMPLATE = CHAT_TEMPLATE.replace("'assistant:'", "'assistant:<think>\\n'");
+
+export function chatModelDir(template = CHAT_TEMPLATE): string {
+  const src = join(WEIGHTS, 'stories260K');
+  const dir = mkdtempSync(join(tmpdir(), 'tide-chat-'));
+  for (const f of ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json']) symlinkSync(join(src, f), join(dir, f));
+  const config = JSON.parse(readFileSync(join(src, 'tokenizer_config.json'), 'utf8'));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ ...config, chat_template: template }));
+  return dir;
+}
+
+/** A port in [from, to] that nothing on 127.0.0.1 holds right now. */
+export async function freePort(from: number, to: number): Promise<number> {
+  for (let port = from; port <= to; port++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  throw new Error(`no free port in ${from}..${to}`);
+}
+
+/** Yields each `data:` payload of an event stream as it arrives (the "[DONE]" sentinel included). */
+export async function* sseData(res: Response): AsyncGenerator<string> {
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += dec.decode(value, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const event = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      for (const line of event.split('\n')) if (line.startsWith('data: ')) yield line.slice(6);
+    }
+  }
+}
