@@ -10,8 +10,28 @@ const ALIGN = 64;
 /** Below this the kernels' own static data lives (asconfig memoryBase). */
 const ARENA_BASE = PAGE_BYTES;
 
-/** A named, f32-addressed block of the arena. shape is (rows, cols) or (n,). */
-export interface Tensor { name: string; ptr: number; shape: number[] }
+/**
+ * How a tensor's elements are stored. Absent or 'f32': row-major f32; 'f16': row-major IEEE half (the
+ * f16 KV cache). Matmul weights: 'f32p8' | 'bf16p8' | 'f16p8' packed in 8-row panels (kernels/panel.ts),
+ * 'q8' | 'q4' blocks of 32 with an f32 scale (kernels/quant.ts).
+ */
+export type Dtype = 'f32' | 'f16' | 'f32p8' | 'bf16p8' | 'f16p8' | 'q8' | 'q4';
+
+/** A named block of the arena. shape is (rows, cols) or (n,), in elements of dtype (default f32). */
+export interface Tensor { name: string; ptr: number; shape: number[]; dtype?: Dtype }
+
+/** Bytes a (d, n) tensor takes when stored as dtype (panels pad d to 8 rows, blocks pad n to 32). */
+export function storedBytes(dtype: Dtype, d: number, n: number): number {
+  const panels = Math.ceil(d / 8) * 8 * n, blocks = d * Math.ceil(n / 32);
+  switch (dtype) {
+    case 'f32': return d * n * 4;
+    case 'f16': return d * n * 2;
+    case 'f32p8': return panels * 4;
+    case 'bf16p8': case 'f16p8': return panels * 2;
+    case 'q8': return blocks * 36;
+    case 'q4': return blocks * 20;
+  }
+}
 
 export interface RegionPlan { name: string; bytes: number }
 
@@ -39,7 +59,9 @@ export class Arena {
   constructor(km: KernelModule, budgetBytes = WASM32_MAX_BYTES, reserveBytes = 0) {
     this.budgetBytes = Math.min(budgetBytes, WASM32_MAX_BYTES);
     const pages = Math.ceil((ARENA_BASE + reserveBytes) / PAGE_BYTES);
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: 65536 });
+    // A shared memory (threads build) is seen by every worker's instance; its buffer is a
+    // SharedArrayBuffer that is replaced (not detached) on grow, so views are still made fresh.
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: km.shared });
     this.kernels = instantiate(km.module, this.memory);
     this.flavor = km.flavor;
   }

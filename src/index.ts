@@ -12,25 +12,62 @@
  */
 import { loadModelFrom, type LoadOptions, type Model } from './model.js';
 import type { ModelFiles } from './sources.js';
+import { isRemote, RemoteFiles, type SourceOptions } from './remote.js';
 
 export { Model, loadModelFrom, type LoadOptions, type ModelInfo } from './model.js';
 export { Session, type SessionOptions } from './session.js';
 export { TextTokenizer } from './tokenizer.js';
-export { generateIds, type GenerateOptions, type GenerateResult } from './generate.js';
-export { argmax } from './sampler.js';
+export {
+  generateIds, generate, encodePrompt, Generation, type GenerateOptions, type GenerateResult, type FinishReason, type Prompt,
+} from './generate.js';
+export { argmax, Sampler, samplingDefaults, type SamplingOptions } from './sampler.js';
+export { Rng } from './rng.js';
+export { TextStream, StopMatcher } from './stream.js';
+export { ChatTemplate, CHAT_ROLES, type ChatMessage, type ChatTemplateOptions } from './chat.js';
+export { ReasoningSplitter, splitReasoning, type ReasoningParts } from './reasoning.js';
+export { chatCompletion, type ChatRequest, type ChatCompletion, type ChatChunk } from './openai.js';
 export { specFromConfig, type ModelSpec } from './spec.js';
+export { loadEmbedder, loadEmbedderFrom, Embedder, cosineSimilarity, topK, POOLINGS, type Pooling, type EmbedOptions,
+  type EmbedderOptions, type Embeddings, type EmbeddingMatrix } from './embed.js';
+export { bertSpecFromConfig, type BertSpec } from './spec.js';
 export { readHeader, openCheckpoint, type Checkpoint, type TensorInfo } from './safetensors.js';
 export { bytesReader, type ByteReader, type ModelFiles } from './sources.js';
+export { RemoteFiles, modelBaseUrl, type SourceOptions, type DownloadProgress } from './remote.js';
+export { memoryCache, browserCache, defaultCache, type ModelCache, type CacheWriter } from './cache.js';
 export { relaxedSimdSupported, type SimdFlavor } from './wasm.js';
+export { Trace, timedOps, topProbs } from './trace.js';
+export type { TraceHook } from './models/llama.js';
+export { inspect, formatInspection, type Inspection, type InspectOptions } from './inspect.js';
+export { inspectionHtml } from './inspect-html.js';
 export * from './errors.js';
 
 /**
- * Load a model from a local directory (Node) or any ModelFiles source.
- * The directory holds config.json, model.safetensors (or a sharded index) and, for text, tokenizer.json.
+ * Load a model from a local directory (Node), a base URL (`https://host/models/stories260K`), a hub id
+ * (`hf:org/name` or `hf:org/name@revision`), or any ModelFiles source. The model holds config.json,
+ * model.safetensors (or a sharded index) and, for text, tokenizer.json. Downloads go through a cache.
  */
-export async function loadModel(dirOrFiles: string | ModelFiles, opts: LoadOptions = {}): Promise<Model> {
-  if (typeof dirOrFiles !== 'string') return loadModelFrom(dirOrFiles, opts);
-  // Imported only when a path is given, so bundles for browsers and edge runtimes never pull in fs.
-  const { dirSource } = await import('./node/dir-source.js');
-  return loadModelFrom(await dirSource(dirOrFiles), opts);
+export async function loadModel(source: string | ModelFiles, opts: LoadOptions & SourceOptions = {}): Promise<Model> {
+  const files = typeof source === 'string' ? await openModelFiles(source, opts) : source;
+  try {
+    return await loadModelFrom(files, opts);
+  } finally {
+    if (files !== source) await files.close?.();
+  }
+}
+
+/**
+ * The files of a model named by a string, for callers that wrap them (a CLI's --tokenizer): a base URL
+ * or hub id is downloaded first (config, tokenizer, every weight file) through the cache; anything
+ * else is a local directory (Node). Call `close()` when done.
+ */
+export async function openModelFiles(source: string, opts: SourceOptions = {}): Promise<ModelFiles> {
+  if (isRemote(source)) {
+    const files = await RemoteFiles.open(source, opts);
+    await files.prefetch();
+    return files;
+  }
+  // A computed specifier, so bundles for browsers and edge runtimes never pull in fs.
+  const nodeEntry = './node/index.js';
+  const { dirSource } = await import(nodeEntry) as typeof import('./node/index.js');
+  return dirSource(source);
 }

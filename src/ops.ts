@@ -2,7 +2,8 @@
 // Kernels trust their wrappers (they never check or throw).
 import { ShapeError } from './errors.js';
 import type { Kernels } from './wasm.js';
-import type { Tensor } from './arena.js';
+import type { Dtype, Tensor } from './arena.js';
+import { ROW_ALIGN, type Scratch, type ThreadPool } from './threads.js';
 
 const rows = (t: Tensor) => t.shape[0];
 const cols = (t: Tensor) => t.shape[t.shape.length - 1];
@@ -11,21 +12,68 @@ function check(ok: boolean, op: string, what: () => string): void {
   if (!ok) throw new ShapeError(`${op}: ${what()}`);
 }
 
-/** Rows [row, ...) of a (rows, cols) tensor, as a tensor of their own. */
+/** Rows [row, ...) of a row-major (rows, cols) f32 or f16 tensor, as a tensor of their own. */
 export function rowsFrom(t: Tensor, row: number): Tensor {
-  return { name: `${t.name}[${row}:]`, ptr: t.ptr + row * cols(t) * 4, shape: [rows(t) - row, cols(t)] };
+  const elBytes = t.dtype === 'f16' ? 2 : 4;
+  return { name: `${t.name}[${row}:]`, ptr: t.ptr + row * cols(t) * elBytes, shape: [rows(t) - row, cols(t)], dtype: t.dtype };
 }
 
-export class Ops {
-  constructor(readonly k: Kernels) {}
+/** The matmul kernel for each packed or quantized weight dtype (plain f32 uses matvec_f32 / matmul_f32). */
+const MATMUL: Partial<Record<Dtype, keyof Kernels>> = {
+  f32p8: 'matmul_f32p8', bf16p8: 'matmul_bf16p8', f16p8: 'matmul_f16p8', q8: 'matmul_q8', q4: 'matmul_q4',
+};
 
-  /** out (T, d) = x (T, n) @ w (d, n)ᵀ; the decode case T = 1 streams the weights once. */
+/**
+ * Bytes of the quantized activations for T rows of n, per 32-block: quantize_act_q16 (for q8 weights)
+ * 32 i16 and an f32 scale; quantize_act_q8 (for q4) 32 i8, a scale and an i32 sum. The larger of the two.
+ */
+export const actQuantBytes = (T: number, n: number) => T * Math.ceil(n / 32) * 68;
+
+/** Default Ops.minParallelWork: 64K multiply-adds, a few microseconds of one core's SIMD. */
+export const MIN_PARALLEL_WORK = 1 << 16;
+
+export class Ops {
+  /** With a pool, row- and head-ranged kernels are split across `threads` (≤ pool.threads) threads. */
+  constructor(readonly k: Kernels, readonly pool?: ThreadPool, readonly threads = pool?.threads ?? 1) {}
+
+  /**
+   * Jobs under this many multiply-adds run on the calling thread alone: waking the workers costs
+   * microseconds, more than such a job (stories260K decodes 2× slower when every op is split).
+   */
+  minParallelWork = MIN_PARALLEL_WORK;
+
+  /** Scratch for activations quantized once per q8/q4 matmul (ggml's wdata); Model.session() sizes it. */
+  wdata?: Tensor;
+
+  /** kernel(...args, r0, r1) over [lo, hi), split across the threads when there are several and `work` (multiply-adds) is worth it. */
+  split(kernel: keyof Kernels, args: number[], lo: number, hi: number, work: number, align = ROW_ALIGN, scratch?: Scratch): void {
+    if (this.pool && this.threads > 1 && hi - lo > align && work >= this.minParallelWork) this.pool.run(kernel, args, lo, hi, this.threads, align, scratch);
+    else (this.k[kernel] as (...a: number[]) => void)(...args, lo, hi);
+  }
+
+  /**
+   * out (T, d) = x (T, n) @ w (d, n)ᵀ, by w's dtype. q8/q4 quantize x into wdata first, once for all
+   * threads. The decode case T = 1 streams the weights once.
+   */
   matmul(out: Tensor, x: Tensor, w: Tensor, T: number): void {
     const [d, n] = w.shape;
     check(cols(x) === n && cols(out) === d && T <= rows(x) && T <= rows(out), 'matmul',
       () => `${out.name} ${out.shape} = ${x.name} ${x.shape} @ ${w.name} ${w.shape}ᵀ for ${T} rows`);
-    if (T === 1) this.k.matvec_f32(out.ptr, x.ptr, w.ptr, n, 0, d);
-    else this.k.matmul_f32(out.ptr, x.ptr, w.ptr, T, n, d, 0, d);
+    const kernel = MATMUL[w.dtype ?? 'f32'];
+    if (w.dtype === 'q8' || w.dtype === 'q4') {
+      const wd = this.wdata;
+      check(wd !== undefined && wd.shape[0] >= actQuantBytes(T, n), 'matmul',
+        () => `${w.name} is ${w.dtype}: activation scratch of ${actQuantBytes(T, n)} bytes needed, have ${wd?.shape[0] ?? 0}`);
+      if (w.dtype === 'q8') this.k.quantize_act_q16(wd!.ptr, x.ptr, T, n);
+      else this.k.quantize_act_q8(wd!.ptr, x.ptr, T, n);
+      this.split(kernel!, [out.ptr, wd!.ptr, w.ptr, T, n, d], 0, d, T * n * d);
+    } else if (kernel) {
+      this.split(kernel, [out.ptr, x.ptr, w.ptr, T, n, d], 0, d, T * n * d);
+    } else if (T === 1) {
+      this.split('matvec_f32', [out.ptr, x.ptr, w.ptr, n], 0, d, n * d);
+    } else {
+      this.split('matmul_f32', [out.ptr, x.ptr, w.ptr, T, n, d], 0, d, T * n * d);
+    }
   }
 
   rmsnorm(out: Tensor, x: Tensor, w: Tensor, T: number, eps: number): void {
@@ -33,8 +81,29 @@ export class Ops {
     this.k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, cols(x), T, eps);
   }
 
+  /** out[t, :] = table[ids[t], :], dequantized from the table's dtype. */
   embed(out: Tensor, table: Tensor, ids: ArrayLike<number>): void {
-    for (let t = 0; t < ids.length; t++) this.k.embed_f32(out.ptr + t * cols(out) * 4, table.ptr, ids[t], cols(table));
+    const dim = cols(table), vocab = rows(table), k = this.k;
+    for (let t = 0; t < ids.length; t++) {
+      const o = out.ptr + t * cols(out) * 4, id = ids[t];
+      switch (table.dtype ?? 'f32') {
+        case 'f32p8': k.embed_f32p8(o, table.ptr, id, dim); break;
+        case 'bf16p8': k.embed_bf16p8(o, table.ptr, id, dim); break;
+        case 'f16p8': k.embed_f16p8(o, table.ptr, id, dim); break;
+        case 'q8': k.embed_q8(o, table.ptr, id, dim, vocab); break;
+        case 'q4': k.embed_q4(o, table.ptr, id, dim, vocab); break;
+        default: k.embed_f32(o, table.ptr, id, dim);
+      }
+    }
+  }
+
+  /** Write T rows of x (T, kvDim) f32 into a KV cache (ctx, kvDim) at rows [pos0, pos0 + T), as the cache's dtype. */
+  storeKv(cache: Tensor, x: Tensor, pos0: number, T: number): void {
+    check(cols(cache) === cols(x) && pos0 + T <= rows(cache) && T <= rows(x), 'storeKv',
+      () => `${T} rows of ${x.name} ${x.shape} at row ${pos0} of ${cache.name} ${cache.shape}`);
+    const dst = rowsFrom(cache, pos0).ptr;
+    if (cache.dtype === 'f16') this.k.store_f16(dst, x.ptr, T * cols(x));
+    else this.k.copy_f32(dst, x.ptr, T * cols(x));
   }
 
   /** In place on x (T, nHeads * headDim) with angles cos, sin (T, headDim / 2). */
@@ -43,12 +112,18 @@ export class Ops {
     this.k.rope_f32(x.ptr, cos.ptr, sin.ptr, nHeads, headDim, T);
   }
 
-  /** out, q (T, nHeads * headDim) over cache rows [0, pos0 + T) of kc, vc (seqLen, kvDim). */
+  /**
+   * out, q (T, nHeads * headDim) over cache rows [0, pos0 + T) of kc, vc (seqLen, kvDim). att holds
+   * one score row per thread, (threads, ≥ pos0 + T), since threads split the heads.
+   */
   attention(out: Tensor, q: Tensor, kc: Tensor, vc: Tensor, att: Tensor,
             nHeads: number, nKvHeads: number, headDim: number, pos0: number, T: number): void {
-    check(pos0 + T <= rows(kc) && att.shape[0] >= pos0 + T && cols(kc) === nKvHeads * headDim, 'attention',
-      () => `positions ${pos0}..${pos0 + T} in cache ${kc.shape}`);
-    this.k.attention_f32(out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, nHeads, nKvHeads, headDim, pos0, T, 0, nHeads);
+    const attRow = cols(att);
+    check(pos0 + T <= rows(kc) && attRow >= pos0 + T && rows(att) >= this.threads && cols(kc) === nKvHeads * headDim, 'attention',
+      () => `positions ${pos0}..${pos0 + T} in cache ${kc.shape}, ${this.threads} threads' scores in ${att.name} ${att.shape}`);
+    const kernel = kc.dtype === 'f16' ? 'attention_f16kv' : 'attention_f32';
+    this.split(kernel, [out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, nHeads, nKvHeads, headDim, pos0, T], 0, nHeads,
+      2 * T * (pos0 + T) * nHeads * headDim, 1, { arg: 4, strideBytes: attRow * 4 });
   }
 
   /** out = silu(gate) * up over the first T rows. */
@@ -65,5 +140,38 @@ export class Ops {
   addBias(x: Tensor, b: Tensor, T: number): void {
     check(cols(x) === b.shape[0], 'addBias', () => `${x.name} ${x.shape} + ${b.name} ${b.shape}`);
     this.k.add_rows_f32(x.ptr, b.ptr, cols(x), T);
+  }
+
+  /** LayerNorm over the first T rows: out = (x − mean) / sqrt(var + eps) * w + b. out may alias x. */
+  layernorm(out: Tensor, x: Tensor, w: Tensor, b: Tensor, T: number, eps: number): void {
+    check(cols(x) === w.shape[0] && cols(x) === b.shape[0] && cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'layernorm',
+      () => `${x.name} ${x.shape} with ${w.name} ${w.shape}, ${b.name} ${b.shape} for ${T} rows`);
+    this.k.layernorm_f32(out.ptr, x.ptr, w.ptr, b.ptr, cols(x), T, eps);
+  }
+
+  /** out = gelu(x) (erf form) over the first T rows. out may alias x. */
+  gelu(out: Tensor, x: Tensor, T: number): void {
+    check(cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'gelu', () => `${out.name} ${out.shape} = gelu(${x.name} ${x.shape}) for ${T} rows`);
+    this.k.gelu_f32(out.ptr, x.ptr, T * cols(x));
+  }
+
+  /**
+   * Bidirectional attention over a packed batch: sequence s is rows [offsets[s], offsets[s+1]) of
+   * q, k, v, out (N, nHeads * headDim); `offs` holds the same offsets as i32 in the arena. att holds one
+   * row per thread, (threads, ≥ longest · (headDim + 1)): scores and a head's transposed keys.
+   */
+  encoderAttention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, att: Tensor, offs: Tensor,
+                   offsets: ArrayLike<number>, nHeads: number, headDim: number): void {
+    const nSeq = offsets.length - 1, N = offsets[nSeq], attRow = cols(att);
+    let longest = 0, ordered = nSeq >= 0 && offsets[0] === 0;
+    for (let s = 0; s < nSeq; s++) {
+      longest = Math.max(longest, offsets[s + 1] - offsets[s]);
+      ordered &&= offsets[s + 1] >= offsets[s];
+    }
+    check(ordered && offs.shape[0] >= nSeq + 1, 'encoderAttention', () => `offsets [${Array.from(offsets)}] in ${offs.name} ${offs.shape}`);
+    check([out, q, k, v].every((t) => cols(t) === nHeads * headDim && rows(t) >= N) && attRow >= longest * (headDim + 1) && rows(att) >= this.threads,
+      'encoderAttention', () => `${N} rows of ${nHeads}×${headDim} in ${q.name} ${q.shape}, longest sequence ${longest} × (headDim + 1) and ${this.threads} threads in ${att.name} ${att.shape}`);
+    this.split('encoder_attention_f32', [out.ptr, q.ptr, k.ptr, v.ptr, att.ptr, offs.ptr, nSeq, nHeads, headDim], 0, nHeads,
+      2 * N * longest * nHeads * headDim, 1, { arg: 4, strideBytes: attRow * 4 });
   }
 }

@@ -1,13 +1,18 @@
 // A session: one conversation's KV cache and position over a loaded model's weights.
 import { ContextOverflowError, OptionError, TokenizerError } from './errors.js';
-import { forward, logitsAt, type RunState } from './models/llama.js';
+import { forward, logitsAt, type RunState, type TraceHook } from './models/llama.js';
 import type { Model } from './model.js';
+import type { Ops } from './ops.js';
 
 export interface SessionOptions {
   /** Positions the KV cache holds; default min(max_position_embeddings, 4096). */
   contextLength?: number;
   /** Tokens per prefill forward (bounds scratch memory); default 64. */
   prefillChunk?: number;
+  /** Threads this session's forwards use, at most the model's (LoadOptions.threads); default all of them. */
+  threads?: number;
+  /** KV cache element type: 'f16' halves its memory (keys and values rounded to f16); default 'f32'. */
+  kvCache?: 'f32' | 'f16';
 }
 
 export const DEFAULT_CONTEXT = 4096;
@@ -16,8 +21,10 @@ export const DEFAULT_PREFILL_CHUNK = 64;
 export class Session {
   private state: RunState | undefined;
   private position = 0;
+  /** When set, every forward reports its named steps to `step` and runs on `wrap(ops)` (timed ops; src/trace.ts). */
+  tracer?: { wrap?: (ops: Ops) => Ops; step: TraceHook };
 
-  constructor(readonly model: Model, state: RunState) {
+  constructor(readonly model: Model, state: RunState, private readonly ops: Ops = model.ops) {
     this.state = state;
   }
 
@@ -31,17 +38,18 @@ export class Session {
    */
   prefill(ids: ArrayLike<number>, { allLogits = false } = {}): Float32Array {
     const s = this.live();
-    const { spec, ops, weights, arena, invFreq } = this.model;
+    const { spec, weights, arena, invFreq } = this.model;
+    const ops = this.tracer?.wrap?.(this.ops) ?? this.ops, trace = this.tracer?.step;
     this.checkIds(ids);
     const V = spec.vocabSize;
     const out = new Float32Array(allLogits ? ids.length * V : V);
     for (let c = 0; c < ids.length; c += s.C) {
       const chunk = Array.prototype.slice.call(ids, c, c + s.C) as number[];
-      forward(ops, spec, weights, s, arena, invFreq, chunk, this.position);
+      forward(ops, spec, weights, s, arena, invFreq, chunk, this.position, trace);
       this.position += chunk.length;
       const rows = allLogits ? chunk.map((_, t) => t) : c + s.C >= ids.length ? [chunk.length - 1] : [];
       for (const row of rows) {
-        logitsAt(ops, weights, s, row);
+        logitsAt(ops, weights, s, row, trace);
         out.set(arena.f32(s.logits.ptr, V), allLogits ? (c + row) * V : 0);
       }
     }

@@ -136,3 +136,63 @@ function fieldReader(obj: Json, file: string) {
     },
   };
 }
+
+/** A BERT-family encoder (bert, roberta): post-LayerNorm blocks, GELU, learned absolute positions. */
+export interface BertSpec {
+  family: 'bert';
+  modelType: string;     // config.model_type: "bert" or "roberta"
+  dim: number;           // hidden_size
+  hiddenDim: number;     // intermediate_size
+  nLayers: number;
+  nHeads: number;
+  headDim: number;       // dim / nHeads
+  vocabSize: number;
+  typeVocabSize: number; // token type (segment) rows; Tide embeds every token as type 0
+  maxPositions: number;  // max_position_embeddings (rows of the position table)
+  seqLen: number;        // the longest input: maxPositions less RoBERTa's offset
+  positionOffset: number; // first position id: 0 for BERT, pad_token_id + 1 for RoBERTa (create_position_ids_from_input_ids)
+  normEps: number;       // layer_norm_eps
+}
+
+export const SUPPORTED_ENCODER_TYPES = ['bert', 'roberta'] as const;
+
+/** Build an encoder spec from a parsed config.json; `file` names it in errors. */
+export function bertSpecFromConfig(config: Json, file = 'config.json'): BertSpec {
+  const get = fieldReader(config, file);
+  const modelType = get.str('model_type');
+  if (!(SUPPORTED_ENCODER_TYPES as readonly string[]).includes(modelType)) {
+    throw new ConfigError(`${file}: model_type "${modelType}" is not an encoder Tide supports; supported: ${SUPPORTED_ENCODER_TYPES.join(', ')}`);
+  }
+  // "gelu" is the erf form in transformers' ACT2FN; the tanh forms ("gelu_new", ...) differ by up to 1e-3.
+  const act = config.hidden_act ?? 'gelu';
+  if (act !== 'gelu') throw new ConfigError(`${file}: hidden_act "${act}" is not supported; supported: gelu`);
+  const posType = config.position_embedding_type ?? 'absolute';
+  if (posType !== 'absolute') throw new ConfigError(`${file}: position_embedding_type "${posType}" is not supported; supported: absolute`);
+  const dim = get.int('hidden_size');
+  const nHeads = get.int('num_attention_heads');
+  if (dim % nHeads !== 0) throw new ConfigError(`${file}: hidden_size ${dim} is not a multiple of num_attention_heads ${nHeads}`);
+  const maxPositions = get.int('max_position_embeddings');
+  const pad = config.pad_token_id ?? 1;
+  if (modelType === 'roberta' && (!Number.isInteger(pad) || (pad as number) < 0)) {
+    throw new ConfigError(`${file}: pad_token_id must be a non-negative integer for roberta, got ${JSON.stringify(pad)}`);
+  }
+  const positionOffset = modelType === 'roberta' ? (pad as number) + 1 : 0;
+  if (positionOffset >= maxPositions) {
+    throw new ConfigError(`${file}: max_position_embeddings ${maxPositions} leaves no positions after the offset ${positionOffset}`);
+  }
+  return {
+    family: 'bert',
+    modelType,
+    dim,
+    hiddenDim: get.int('intermediate_size'),
+    nLayers: get.int('num_hidden_layers'),
+    nHeads,
+    headDim: dim / nHeads,
+    vocabSize: get.int('vocab_size'),
+    typeVocabSize: get.int('type_vocab_size', 2),
+    maxPositions,
+    seqLen: maxPositions - positionOffset,
+    positionOffset,
+    normEps: get.num('layer_norm_eps', 1e-12),
+  };
+}

@@ -52,7 +52,7 @@ test('info prints architecture, parameter count, dtypes and memory', async () =>
   assert.match(r.stdout, /llama: 5 layers, dim 64, 8 heads \/ 4 kv heads × 8, ffn 172, vocab 512/);
   assert.match(r.stdout, /parameters\s+260,032/);
   assert.match(r.stdout, /F32 ×47/);
-  assert.match(r.stdout, /weights 0\.99 MiB/);
+  assert.match(r.stdout, /weights 1\.00 MiB/); // as stored: f32 packed in 8-row panels (the 172-row w1, w3 pad to 176)
 });
 
 test('errors: one line on stderr, non-zero exit, no stack trace', async () => {

@@ -13,7 +13,7 @@ const CONFIG = JSON.parse(readFileSync(`${dir}/config.json`, 'utf8'));
 const WEIGHT_BYTES = new Uint8Array(readFileSync(`${dir}/model.safetensors`));
 
 /** The shipped model in memory, with config.json or the safetensors bytes replaced. */
-function files(config: object = CONFIG, bytes = WEIGHT_BYTES): ModelFiles {
+function files(config: object = CONFIG, bytes: Uint8Array = WEIGHT_BYTES): ModelFiles {
   return {
     label: 'mem',
     text: async (name) => (name === 'config.json' ? JSON.stringify(config) : undefined),

@@ -20,7 +20,8 @@ export const num = (v: string): number => {
 };
 export const round = (x: number) => Math.round(x * 10) / 10;
 
-/** Load MODEL with the global options (--simd). */
+/** Load MODEL with the global options (--simd) and --threads where the command has it. */
 export function loadFor(cmd: Command, dir: string): Promise<Model> {
-  return loadModel(dir, { simd: cmd.optsWithGlobals().simd });
+  const { simd, threads } = cmd.optsWithGlobals();
+  return loadModel(dir, { simd, threads });
 }

@@ -1,14 +1,21 @@
 // The `tide` command line: each command is a thin file over the public API (src/index.ts).
 import { Command } from 'commander';
 import * as generate from './generate.js';
+import * as run from './run.js';
+import * as chat from './chat.js';
+import * as tokenize from './tokenize.js';
+import * as prompt from './prompt.js';
 import * as logits from './logits.js';
 import * as info from './info.js';
+import * as inspect from './inspect.js';
+import * as embed from './embed.js';
+import * as serve from './serve.js';
 
 export function cli(): Command {
   const program = new Command('tide')
     .description('Transformer inference on WebAssembly SIMD, no native dependencies')
     .option('--simd <flavor>', 'kernel module: baseline or relaxed (default: what the engine supports)');
-  for (const c of [generate, logits, info]) c.register(program);
+  for (const c of [generate, run, chat, tokenize, prompt, logits, info, inspect, embed, serve]) c.register(program);
   return program;
 }
 

@@ -4,7 +4,7 @@ import { loadFor } from './args.js';
 
 export function register(program: Command): void {
   program.command('info').description('print architecture, parameter count, dtypes and memory needed')
-    .argument('<model>', 'model directory')
+    .argument('<model>', 'model: a directory, an http(s) base URL, or hf:org/name[@revision]')
     .action(async (dir: string, _o, cmd: Command) => {
       const model = await loadFor(cmd, dir);
       const { spec, info } = model;

@@ -4,7 +4,7 @@ import { ids, loadFor } from './args.js';
 
 export function register(program: Command): void {
   program.command('logits').description('print the logits of the last (or every) position')
-    .argument('<model>', 'model directory')
+    .argument('<model>', 'model: a directory, an http(s) base URL, or hf:org/name[@revision]')
     .requiredOption('--ids <ids>', 'comma-separated token ids', ids)
     .option('--all', 'every position, not only the last')
     .option('--json', 'print JSON (the default and only format)')
