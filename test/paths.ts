@@ -18,3 +18,15 @@ export function firstMismatches(got: ArrayLike<number>, want: ArrayLike<number>,
   }
   return out;
 }
+
+/** mulberry32: a tiny seeded PRNG, so every failure replays. Returns floats in [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -5,21 +5,11 @@ import * as assert from 'uvu/assert';
 import { readHeader, readTensor } from '../src/safetensors.js';
 import { TideError } from '../src/errors.js';
 import { bytesReader } from '../src/sources.js';
+import { rng as seededRandom } from './paths.js';
 
 const SEED = 0x5afe7e45;
 const CASES = 10_000;
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BASE_HEADER = {
   __metadata__: { format: 'pt' },
@@ -87,7 +77,7 @@ const MUTATIONS: ((rng: Rng) => Uint8Array)[] = [
 ];
 
 test(`fuzz: ${CASES} seeded mutations either load or throw a one-line TideError (seed ${SEED})`, async () => {
-  const rng = mulberry32(SEED);
+  const rng = seededRandom(SEED);
   const outcome = { loaded: 0, refused: 0 };
   for (let i = 0; i < CASES; i++) {
     const kind = i % MUTATIONS.length;

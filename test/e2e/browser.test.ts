@@ -36,8 +36,15 @@ test.before(async () => {
 });
 test.after(async () => {
   await browser?.close();
-  await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
+  if (server) await stop(server);
 });
+
+/** close() alone waits for Chromium's idle keep-alive connections, which it may hold open indefinitely. */
+async function stop(s: Server): Promise<void> {
+  const closed = new Promise((ok) => s.close(ok));
+  s.closeAllConnections();
+  await closed;
+}
 
 async function openPage(url = PAGE): Promise<Page> {
   const page = await context!.newPage();
@@ -118,7 +125,7 @@ run('served cross-origin isolated, the page runs on threads and gives the same i
     assert.equal(problems, []);
     await page.close();
   } finally {
-    await new Promise((ok) => isolated.close(ok));
+    await stop(isolated);
   }
 });
 

@@ -26,7 +26,11 @@ test.before(async () => {
   await exec('node', [join(ROOT, 'scripts/bundle.mjs')]);
   server = await serve({ port: PORT });
 });
-test.after(async () => { await new Promise((ok) => (server ? server.close(ok) : ok(undefined))); });
+test.after(async () => {
+  const closed = new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
+  server?.closeAllConnections(); // don't wait for idle keep-alive connections
+  await closed;
+});
 
 for (const [name, flags] of Object.entries(RUNTIMES)) {
   const bin = join(ROOT, 'node_modules/.bin', name);

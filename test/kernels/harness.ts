@@ -3,6 +3,7 @@
 // It knows the kernel ABI in src/wasm.ts and nothing about models.
 import * as assert from 'uvu/assert';
 import { instantiate, kernelModule, type Kernels, type SimdFlavor } from '../../src/wasm.js';
+export { rng } from '../paths.js';
 
 /** Painted around and between buffers. A NaN bit pattern, so an over-read that leaks into a result shows as NaN. */
 export const CANARY = 0x7fa5a5a5;
@@ -12,17 +13,6 @@ const PAGES = 64; // 4 MiB: the largest case (all 65536 f16 patterns) needs unde
 
 export interface Buf { name: string; ptr: number; bytes: number }
 
-/** mulberry32: a tiny seeded PRNG, so every failure replays. Returns floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n f32 values drawn uniformly from [lo, hi). */
 export function floats(rand: () => number, n: number, lo = -1, hi = 1): Float32Array {
