@@ -106,7 +106,7 @@ function machine(): string {
 
 export interface Peak { muladd?: number; fma?: number }
 
-export function writeReport(rows: Row[], o: { quick: boolean; totalS: number; root: string; peak: Peak; nodeRssMiB?: number; check?: string }): string {
+export function writeReport(rows: Row[], o: { quick: boolean; totalS: number; root: string; peak: Peak; nodeRssMiB?: number; check?: string; embed?: string }): string {
   const t = table(rows);
   const rs = ratios(rows, o.peak, o.nodeRssMiB);
   const ratioTable = ['| target (SmolLM2-135M shape) | Tide | target | ratio | met |', '|---|---|---|---|---|',
@@ -124,8 +124,8 @@ ONNX prefill graph for onnxruntime-web by bench/onnx-llama.ts. Same-weights chec
 ${o.check ?? 'not run'}. Prompt: 128 fixed token ids; decode: greedy, one token at a time. Each figure is the
 median of the runs after one untimed warm-up run (wllama: two, as in ../shared/peers). Peak RSS is the
 child process's \`process.resourceUsage().maxRSS\` (worker threads included). Tide runs with
-\`--experimental-wasm-relaxed-simd\`, so it uses its relaxed-SIMD kernels. **Other engineers shared
-this 2-core machine during the run**, so figures (2-thread ones most) are lower and noisier than on an idle machine.
+\`--experimental-wasm-relaxed-simd\`, so it uses its relaxed-SIMD kernels. On 2 cores any other load lowers
+the figures (2-thread ones most): the load average above says how quiet the machine was.
 
 ## Results
 
@@ -142,6 +142,10 @@ Prefill GFLOP/s counts 2 × the layer matmul parameters per token. A child proce
 ${ratioTable}
 
 ![decode tok/s](decode.svg)
+
+## Sentence embeddings
+
+${o.embed ?? 'not run (--shapes given)'}
 
 ## What this run does not cover
 

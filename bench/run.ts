@@ -8,6 +8,7 @@ import { plan, type Planned } from './plan.js';
 import { ensureModel, SHAPES } from './weights.js';
 import { writeReport, type Row } from './report.js';
 import type { Measured } from './job.js';
+import { benchEmbed } from './embed.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -76,5 +77,8 @@ function checkSameWeights(): string | undefined {
 }
 const check = checkSameWeights();
 if (check) console.error(`[${elapsed()}] same weights: ${check}`);
-const table = writeReport(rows, { quick, totalS: (performance.now() - started) / 1000, root: ROOT, peak, nodeRssMiB, check });
+// Issue 5's rows: sentence embeddings for an all-MiniLM-L6-v2-shaped encoder, Tide next to onnxruntime-web.
+const embed = only ? undefined : await benchEmbed({ quick, log: (s) => console.error(`[${elapsed()}] ${s}`) });
+const table = writeReport(rows, { quick, totalS: (performance.now() - started) / 1000, root: ROOT, peak, nodeRssMiB, check, embed: embed?.table });
 console.log(table);
+if (embed) console.log(`\n${embed.table}`);
