@@ -1,39 +1,14 @@
 // A BERT sentence-embedding graph in ONNX (standard opset-17 ops only) from the bench's f32 safetensors:
 // input_ids (B, T) int64 and attention_mask (B, T) float → mean-pooled, L2-normalised embeddings (B, dim),
 // the same work Tide's embed() does. T is fixed at export (the position rows are a constant).
-import { closeSync, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
-import { DT, OnnxGraph } from './onnx.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { DT, OnnxGraph, f32Reader, transpose } from './onnx.js';
 
-function reader(file: string): { get: (name: string) => Float32Array; close: () => void } {
-  const fd = openSync(file, 'r');
-  const len = Buffer.alloc(8);
-  readSync(fd, len, 0, 8, 0);
-  const n = Number(len.readBigUInt64LE(0));
-  const head = Buffer.alloc(n);
-  readSync(fd, head, 0, n, 8);
-  const json = JSON.parse(head.toString('utf8'));
-  const get = (name: string) => {
-    const t = json[name];
-    if (!t || t.dtype !== 'F32') throw new Error(`${file}: ${name} missing or not F32`);
-    const [a, b] = t.data_offsets as [number, number];
-    const buf = new Float32Array((b - a) / 4);
-    readSync(fd, new Uint8Array(buf.buffer), 0, b - a, 8 + n + a);
-    return buf;
-  };
-  return { get, close: () => closeSync(fd) };
-}
-
-/** (rows, cols) → (cols, rows): MatMul wants x (…, n) @ W (n, d). */
-function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
-  return out;
-}
 
 /** Write the graph for the BERT checkpoint in `dir` (config.json fields c) to `out`, once; returns `out`. */
 export function writeBertOnnx(dir: string, c: Record<string, any>, out: string, T: number): string {
   if (existsSync(out)) return out;
-  const { get, close } = reader(`${dir}/model.safetensors`);
+  const { get, close } = f32Reader(`${dir}/model.safetensors`);
   const dim = c.hidden_size, H = c.num_attention_heads, hd = dim / H, hidden = c.intermediate_size, eps = c.layer_norm_eps ?? 1e-12;
   const g = new OnnxGraph();
   const ids = g.input('input_ids', DT.INT64, ['B', T]);

@@ -1,38 +1,14 @@
 // A llama prefill graph in ONNX (standard opset-17 ops only) from the bench's f32 safetensors:
 // input ids (1, T) int64 → last position's logits (1, vocab). No KV cache (like the peers'
 // export): onnxruntime-web gets a prefill figure only. Rotate-half RoPE as in HF transformers.
-import { openSync, readSync, closeSync, writeFileSync, existsSync } from 'node:fs';
-import { DT, OnnxGraph } from './onnx.js';
+import { writeFileSync, existsSync } from 'node:fs';
+import { DT, OnnxGraph, f32Reader, transpose } from './onnx.js';
 
-function reader(file: string): (name: string) => Float32Array {
-  const fd = openSync(file, 'r');
-  const len = Buffer.alloc(8);
-  readSync(fd, len, 0, 8, 0);
-  const n = Number(len.readBigUInt64LE(0));
-  const head = Buffer.alloc(n);
-  readSync(fd, head, 0, n, 8);
-  const json = JSON.parse(head.toString('utf8'));
-  return (name) => {
-    const t = json[name];
-    if (!t || t.dtype !== 'F32') throw new Error(`${file}: ${name} missing or not F32`);
-    const [a, b] = t.data_offsets as [number, number];
-    const buf = new Float32Array((b - a) / 4);
-    readSync(fd, new Uint8Array(buf.buffer), 0, b - a, 8 + n + a);
-    return buf;
-  };
-}
-
-/** (rows, cols) → (cols, rows): MatMul wants x (…, n) @ W (n, d). */
-function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
-  return out;
-}
 
 export async function writeLlamaOnnx(dir: string, c: Record<string, any>, out: string, T: number): Promise<string> {
   if (existsSync(out)) return out;
   if (c.attention_bias || c.model_type !== 'llama') throw new Error('the ONNX writer builds llama graphs without biases only');
-  const get = reader(`${dir}/model.safetensors`);
+  const { get, close } = f32Reader(`${dir}/model.safetensors`);
   const dim = c.hidden_size, H = c.num_attention_heads, KV = c.num_key_value_heads ?? H, hd = c.head_dim ?? dim / H;
   const hidden = c.intermediate_size, V = c.vocab_size, eps = c.rms_norm_eps ?? 1e-6, theta = c.rope_theta ?? 10000;
   const g = new OnnxGraph();
@@ -87,6 +63,7 @@ export async function writeLlamaOnnx(dir: string, c: Record<string, any>, out: s
   const head = c.tie_word_embeddings === false ? g.init('lm_head', [V, dim], get('lm_head.weight')) : embed;
   g.op('Gemm', [normed, head], { transB: 1 }, ['logits']);                     // (1, vocab)
   g.output('logits', DT.FLOAT, [1, V]);
+  close();
   writeFileSync(out, g.toModel(17));
   return out;
 }

@@ -1,6 +1,7 @@
 // A small ONNX writer: a graph builder that serialises onnx.proto's ModelProto by hand (protobuf
 // wire format: varints and length-delimited fields), with weights as raw_data initializers.
 // Reusable for any graph (bench/onnx-llama.ts builds a llama prefill; a BERT graph can use it too).
+import { closeSync, openSync, readSync } from 'node:fs';
 
 /** onnx.proto TensorProto.DataType values used here. */
 export const DT = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
@@ -101,4 +102,31 @@ export class OnnxGraph {
     for (const o of this.outputs) g.msg(12, o);
     return new Pb().int(1, 8).str(2, 'tide-bench').msg(7, g).msg(8, new Pb().str(1, '').int(2, opset)).finish();
   }
+}
+
+/** The bench's own f32 safetensors, read tensor by tensor (sync: the graph writers are plain loops). */
+export function f32Reader(file: string): { get: (name: string) => Float32Array; close: () => void } {
+  const fd = openSync(file, 'r');
+  const len = Buffer.alloc(8);
+  readSync(fd, len, 0, 8, 0);
+  const n = Number(len.readBigUInt64LE(0));
+  const head = Buffer.alloc(n);
+  readSync(fd, head, 0, n, 8);
+  const json = JSON.parse(head.toString('utf8'));
+  const get = (name: string) => {
+    const t = json[name];
+    if (!t || t.dtype !== 'F32') throw new Error(`${file}: ${name} missing or not F32`);
+    const [a, b] = t.data_offsets as [number, number];
+    const buf = new Float32Array((b - a) / 4);
+    readSync(fd, new Uint8Array(buf.buffer), 0, b - a, 8 + n + a);
+    return buf;
+  };
+  return { get, close: () => closeSync(fd) };
+}
+
+/** (rows, cols) → (cols, rows): MatMul wants x (…, n) @ W (n, d). */
+export function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
+  return out;
 }
