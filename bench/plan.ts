@@ -1,6 +1,7 @@
 // Which configurations the benchmark measures per shape, sized to finish in 15 minutes on 2 cores.
 import type { Job } from './job.js';
 import type { Shape } from './weights.js';
+import { writeLlamaOnnx } from './onnx-llama.js';
 import { writeGguf } from './gguf.js';
 
 export interface Planned { job: Job; timeoutS: number; note?: string }
@@ -30,12 +31,9 @@ export async function plan(shape: Shape, dir: string, config: Record<string, any
     const file = await writeGguf(dir, config, `${dir}/model.${t}.gguf`, t);
     out.push({ job: { ...base, engine: 'wllama', quant: 'none', dtype: t, threads: 1, file }, timeoutS, note: '@wllama/wllama 2.3.7 single-thread build' });
   }
-  const onnx = await import('./onnx-llama.js').catch(() => undefined);
-  if (onnx) {
-    const file = await onnx.writeLlamaOnnx(dir, config, `${dir}/model.prefill${prompt}.onnx`, prompt);
-    for (const threads of [1, 2]) {
-      out.push({ job: { ...base, engine: 'ort', quant: 'none', dtype: 'f32', threads, file, decode: 0 }, timeoutS, note: 'onnxruntime-web 1.30 wasm; prefill-only graph (no KV cache)' });
-    }
+  const file = await writeLlamaOnnx(dir, config, `${dir}/model.prefill${prompt}.onnx`, prompt);
+  for (const threads of [1, 2]) {
+    out.push({ job: { ...base, engine: 'ort', quant: 'none', dtype: 'f32', threads, file, decode: 0 }, timeoutS, note: 'onnxruntime-web 1.30 wasm; prefill-only graph (no KV cache)' });
   }
   return out;
 }
