@@ -1,9 +1,12 @@
-// The `tide` command as external checks call it (issue 2's exact forms), through bin/tide.js.
+// The `tide` command as external checks call it (issue 2's exact forms), through bin/tide.js; the
+// generate --json form also with --quant q8 at 1 and 2 threads, under q8's bounds (models/bounds.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { firstMismatches, oracle, ROOT, sharedModel } from './paths.js';
+import { loadModel, generateIds } from '../src/index.js';
+import { firstMismatches, oracle, ROOT, sharedModel, WEIGHTS } from './paths.js';
+import { BOUNDS, firstDifference, type Mode } from './models/bounds.js';
 
 const run = promisify(execFile);
 const greedy = oracle('stories260K-greedy.json');
@@ -26,25 +29,39 @@ test('generate --prompt streams llama2.c\'s story, then prefill and decode tok/s
   assert.match(r.stderr, /prefill: 5 tokens, [\d.]+ tok\/s; decode: 200 tokens, [\d.]+ tok\/s/);
 });
 
-test('generate --prompt-ids 1 --json prints the oracle ids and text in one JSON object', async () => {
-  const r = await tide('generate', 'weights/stories260K', '--prompt-ids', '1', '--max-tokens', '200', '--temperature', '0', '--json');
-  assert.is(r.code, 0, r.stderr);
-  const j = JSON.parse(r.stdout);
-  assert.equal(j.prompt_ids, [1]);
-  assert.equal(j.ids, greedy.greedy_ids);
-  assert.is(j.text, greedy.text);
-  assert.type(j.prefill_tok_s, 'number');
-  assert.type(j.decode_tok_s, 'number');
-});
+/** The exact form, then q8 at each thread count. */
+const JSON_FORMS: [Mode, string[]][] = [['none', []], ['q8', ['--quant', 'q8', '--threads', '1']], ['q8', ['--quant', 'q8', '--threads', '2']]];
 
-test('logits --ids prints the last position; --all every position', async () => {
-  const c = greedy.logit_checks[0];
-  const last = JSON.parse((await tide('logits', 'weights/stories260K', '--ids', c.ids.join(','), '--json')).stdout);
-  assert.is(last.logits.length, 1);
-  assert.equal(firstMismatches(last.logits[0], c.last_logits, () => 5e-4), []);
-  const all = JSON.parse((await tide('logits', sharedModel('tiny-qwen2'), '--ids', '1,2,3', '--all', '--json')).stdout);
-  assert.equal([all.logits.length, all.logits[2].length], [3, 300]);
-});
+for (const [mode, flags] of JSON_FORMS) {
+  const b = BOUNDS[mode];
+  test(`generate --prompt-ids 1 --json ${flags.join(' ')}: the first ${b.greedySteps} of the oracle ids (and text when all equal) in one JSON object`, async () => {
+    const r = await tide('generate', 'weights/stories260K', '--prompt-ids', '1', '--max-tokens', '200', '--temperature', '0', '--json', ...flags);
+    assert.is(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.prompt_ids, [1]);
+    assert.is(j.ids.length, 200);
+    const first = firstDifference(j.ids, greedy.greedy_ids);
+    assert.ok(first === -1 || first >= b.greedySteps, `first differing step ${first}: want ${greedy.greedy_ids[first]} got ${j.ids[first]}`);
+    if (first === -1) assert.is(j.text, greedy.text);
+    if (mode !== 'none') { // the flag reached loadModel: the same 200 ids as the API's quantized path (q8 leaves f32's at step 114)
+      const m = await loadModel(`${WEIGHTS}/stories260K`, { quantize: mode, threads: 1 });
+      assert.equal(j.ids, generateIds(m, m.session(), [1], { maxTokens: 200 }).ids);
+    }
+    assert.type(j.prefill_tok_s, 'number');
+    assert.type(j.decode_tok_s, 'number');
+  });
+}
+
+for (const [mode, flags] of JSON_FORMS) {
+  test(`logits --ids ${flags.join(' ')} prints the last position within ${BOUNDS[mode].storiesLogitAtol} of the oracle; --all every position`, async () => {
+    const c = greedy.logit_checks[0];
+    const last = JSON.parse((await tide('logits', 'weights/stories260K', '--ids', c.ids.join(','), '--json', ...flags)).stdout);
+    assert.is(last.logits.length, 1);
+    assert.equal(firstMismatches(last.logits[0], c.last_logits, () => BOUNDS[mode].storiesLogitAtol), []);
+    const all = JSON.parse((await tide('logits', sharedModel('tiny-qwen2'), '--ids', '1,2,3', '--all', '--json', ...flags)).stdout);
+    assert.equal([all.logits.length, all.logits[2].length], [3, 300]);
+  });
+}
 
 test('info prints architecture, parameter count, dtypes and memory', async () => {
   const r = await tide('info', 'weights/stories260K');

@@ -20,8 +20,8 @@ export const num = (v: string): number => {
 };
 export const round = (x: number) => Math.round(x * 10) / 10;
 
-/** Load MODEL with the global options (--simd) and --threads where the command has it. */
+/** Load MODEL with the global options (--simd), and --threads and --quant where the command has them. */
 export function loadFor(cmd: Command, dir: string): Promise<Model> {
-  const { simd, threads } = cmd.optsWithGlobals();
-  return loadModel(dir, { simd, threads });
+  const { simd, threads, quant } = cmd.optsWithGlobals();
+  return loadModel(dir, { simd, threads, quantize: quant });
 }

@@ -1,6 +1,6 @@
 // tide logits: the raw logits of the last (or every) position, as JSON.
 import type { Command } from 'commander';
-import { ids, loadFor } from './args.js';
+import { ids, int, loadFor } from './args.js';
 
 export function register(program: Command): void {
   program.command('logits').description('print the logits of the last (or every) position')
@@ -8,11 +8,17 @@ export function register(program: Command): void {
     .requiredOption('--ids <ids>', 'comma-separated token ids', ids)
     .option('--all', 'every position, not only the last')
     .option('--json', 'print JSON (the default and only format)')
+    .option('--threads <n>', 'threads for matmuls and attention (default: the cores; env TIDE_THREADS)', int)
+    .option('--quant <type>', 'quantize the weights at load: q8, q4 or none (default: none)')
     .action(async (dir: string, o, cmd: Command) => {
       const model = await loadFor(cmd, dir);
-      const V = model.spec.vocabSize;
-      const flat = model.session({ contextLength: Math.min(model.spec.seqLen, Math.max(o.ids.length, 1)) }).prefill(o.ids, { allLogits: !!o.all });
-      const rows = Array.from({ length: flat.length / V }, (_, r) => Array.from(flat.subarray(r * V, (r + 1) * V)));
-      console.log(JSON.stringify({ logits: rows }));
+      try {
+        const V = model.spec.vocabSize;
+        const flat = model.session({ contextLength: Math.min(model.spec.seqLen, Math.max(o.ids.length, 1)) }).prefill(o.ids, { allLogits: !!o.all });
+        const rows = Array.from({ length: flat.length / V }, (_, r) => Array.from(flat.subarray(r * V, (r + 1) * V)));
+        console.log(JSON.stringify({ logits: rows }));
+      } finally {
+        await model.dispose();
+      }
     });
 }
