@@ -1,5 +1,6 @@
 // One benchmark configuration, run in its own process so its peak RSS is its own:
-// node --import tsx bench/child.ts '<json Job>' prints one line "RESULT <json Measured>".
+// `node <bundle>/child.js '<json Job>'` prints one line "RESULT <json Measured>". The bench runs it bundled
+// as JavaScript (bench/child-build.ts); `node --import tsx bench/child.ts '<json>'` runs it from source.
 import { loadModel } from '../src/index.js';
 import { argmax } from '../src/sampler.js';
 import type { Job, Measured } from './job.js';
@@ -12,13 +13,15 @@ async function tide(job: Job): Promise<Measured> {
   const prompt = benchPrompt(m.spec.vocabSize, job.prompt);
   const s = m.session({ contextLength: job.prompt + job.decode, prefillChunk: job.prompt });
   const prefill: number[] = [], decode: number[] = [];
+  // One logits array for every step, as generate() keeps (Session.prefill's `out`).
+  const out = new Float32Array(m.spec.vocabSize);
   // One untimed run first (full prefill, a few decode steps): V8 tiers wasm up from Liftoff to TurboFan lazily.
   for (let r = -1; r < job.runs; r++) {
     s.reset();
     const t1 = performance.now();
-    let logits = s.prefill(prompt);
+    let logits = s.prefill(prompt, { out });
     const t2 = performance.now();
-    for (let i = 0; i < (r < 0 ? WARM_DECODE : job.decode); i++) logits = s.step(argmax(logits));
+    for (let i = 0; i < (r < 0 ? WARM_DECODE : job.decode); i++) logits = s.step(argmax(logits), out);
     const t3 = performance.now();
     if (r >= 0) { prefill.push(job.prompt / ((t2 - t1) / 1000)); decode.push(job.decode / ((t3 - t2) / 1000)); }
   }

@@ -9,6 +9,7 @@ import { ensureModel, SHAPES } from './weights.js';
 import { writeReport, type Row } from './report.js';
 import type { Measured } from './job.js';
 import { benchEmbed } from './embed.js';
+import { buildChild } from './child-build.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -25,7 +26,7 @@ function runChild(p: Planned): Measured | string {
   const leftS = BUDGET_S - (performance.now() - started) / 1000;
   if (leftS < 30) return 'skipped: the 15-minute budget was spent';
   const flags = p.job.engine === 'tide' ? ['--experimental-wasm-relaxed-simd'] : [];
-  const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', 'bench/child.ts', JSON.stringify(p.job)], {
+  const r = spawnSync(process.execPath, [...flags, childJs, JSON.stringify(p.job)], {
     cwd: ROOT, encoding: 'utf8', timeout: Math.min(p.timeoutS, leftS) * 1000, maxBuffer: 1 << 24,
   });
   if (r.signal === 'SIGTERM') return `timed out after ${Math.min(p.timeoutS, leftS).toFixed(0)} s`;
@@ -41,12 +42,14 @@ function measurePeak(): { muladd?: number; fma?: number } {
   const line = r.stdout?.split('\n').find((l) => l.startsWith('PEAK '));
   return line ? JSON.parse(line.slice(5)) : {};
 }
-/** Peak RSS of a child that loads nothing (Node + tsx), to read the rows' RSS against. */
+/** Peak RSS of a child that loads nothing (plain Node, as the rows' bundled child runs), to read the rows' RSS against. */
 function baseRss(): number | undefined {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', 'console.log("RSS " + process.resourceUsage().maxRSS / 1024)'], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-e', 'console.log("RSS " + process.resourceUsage().maxRSS / 1024)'], { cwd: ROOT, encoding: 'utf8' });
   const line = r.stdout?.split('\n').find((l) => l.startsWith('RSS '));
   return line ? Number(line.slice(4)) : undefined;
 }
+// Each row's child runs as JavaScript bundled now from bench/child.ts, as a user's built app would (no tsx in it).
+const childJs = await buildChild(ROOT);
 const peak = measurePeak(), nodeRssMiB = baseRss();
 console.error(`[${elapsed()}] wasm f32x4 peak per thread: mul+add ${peak.muladd?.toFixed(1)} GFLOP/s, relaxed madd ${peak.fma?.toFixed(1)} GFLOP/s; bare child RSS ${nodeRssMiB?.toFixed(0)} MiB`);
 

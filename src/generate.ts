@@ -53,6 +53,8 @@ class TokenLoop {
   private readonly stopIds: Set<number>;
   private readonly maxTokens: number;
   private logits: Float32Array | undefined;
+  /** Every step's logits land here (read by the sampler before the next step): no array per token. */
+  private readonly buf: Float32Array;
   prefilled = 0;
   t0 = 0; t1 = 0;
 
@@ -64,6 +66,7 @@ class TokenLoop {
     this.maxTokens = opts.maxTokens ?? (typeof gcMax === 'number' ? gcMax : 256);
     if (!Number.isInteger(this.maxTokens) || this.maxTokens < 0) throw new OptionError(`maxTokens ${this.maxTokens}: expected an integer >= 0`);
     this.history = [...promptIds];
+    this.buf = new Float32Array(model.spec.vocabSize);
   }
 
   /** Feed the prompt, reusing the part of it the session already holds. */
@@ -84,7 +87,7 @@ class TokenLoop {
     if (!reuse) session.reset();
     const fresh = promptIds.slice(session.pos);
     this.t0 = performance.now();
-    this.logits = session.prefill(fresh);
+    this.logits = session.prefill(fresh, { out: this.buf });
     this.t1 = performance.now();
     this.prefilled = fresh.length;
     cached.set(session, [...promptIds]);
@@ -106,7 +109,7 @@ class TokenLoop {
   feed(): void {
     const id = this.ids[this.ids.length - 1];
     if (this.ids.length >= this.maxTokens || this.session.pos >= this.session.contextLength) return;
-    this.logits = this.session.step(id);
+    this.logits = this.session.step(id, this.buf);
     cached.get(this.session)!.push(id);
   }
 

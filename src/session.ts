@@ -35,14 +35,17 @@ export class Session {
   /**
    * Feed `ids` after what the session has seen and return the logits for the last one
    * (vocabSize,), or with allLogits for every one of them (ids.length × vocabSize, row-major).
+   * With `out` they are written there and `out` is returned: a decode loop reuses one array, where a
+   * fresh one per token is garbage that V8 frees late (its bytes live outside the JS heap), raising peak RSS.
    */
-  prefill(ids: ArrayLike<number>, { allLogits = false } = {}): Float32Array {
+  prefill(ids: ArrayLike<number>, { allLogits = false, out: into }: { allLogits?: boolean; out?: Float32Array } = {}): Float32Array {
     const s = this.live();
     const { spec, weights, arena, invFreq } = this.model;
     const ops = this.tracer?.wrap?.(this.ops) ?? this.ops, trace = this.tracer?.step;
     this.checkIds(ids);
-    const V = spec.vocabSize;
-    const out = new Float32Array(allLogits ? ids.length * V : V);
+    const V = spec.vocabSize, n = allLogits ? ids.length * V : V;
+    if (into && into.length !== n) throw new OptionError(`prefill: out has ${into.length} elements, expected ${n} (the logits it returns)`);
+    const out = into ?? new Float32Array(n);
     for (let c = 0; c < ids.length; c += s.C) {
       const chunk = Array.prototype.slice.call(ids, c, c + s.C) as number[];
       forward(ops, spec, weights, s, arena, invFreq, chunk, this.position, trace);
@@ -56,9 +59,9 @@ export class Session {
     return out;
   }
 
-  /** Feed one token; returns its logits (vocabSize,). */
-  step(id: number): Float32Array {
-    return this.prefill([id]);
+  /** Feed one token; returns its logits (vocabSize,), in `out` when given. */
+  step(id: number, out?: Float32Array): Float32Array {
+    return this.prefill([id], { out });
   }
 
   /** Forget the conversation: position 0, cache reused. */
