@@ -1,17 +1,20 @@
-// A llama prefill graph in ONNX (standard opset-17 ops only) from the bench's f32 safetensors:
-// input ids (1, T) int64 → last position's logits (1, vocab). No KV cache (like the peers'
-// export): onnxruntime-web gets a prefill figure only. Rotate-half RoPE as in HF transformers.
-import { writeFileSync, existsSync } from 'node:fs';
+// A llama / qwen2 prefill graph in ONNX (standard opset-17 ops only) from the bench's F32 or BF16
+// safetensors: input ids (1, T) int64 → last position's logits (1, vocab). No KV cache (like the peers'
+// export): onnxruntime-web gets a prefill figure only. Rotate-half RoPE as in HF transformers; qwen2's
+// q/k/v biases when the file has them. Weights past 1 GiB go to `out`.data (protobuf caps a model at 2 GB).
+import { closeSync, existsSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { DT, OnnxGraph, f32Reader, transpose } from './onnx.js';
-
 
 export async function writeLlamaOnnx(dir: string, c: Record<string, any>, out: string, T: number): Promise<string> {
   if (existsSync(out)) return out;
-  if (c.attention_bias || c.model_type !== 'llama') throw new Error('the ONNX writer builds llama graphs without biases only');
-  const { get, close } = f32Reader(`${dir}/model.safetensors`);
+  if (c.model_type !== 'llama' && c.model_type !== 'qwen2') throw new Error(`${dir}/config.json: model_type ${c.model_type}; the ONNX writer builds llama and qwen2 graphs`);
+  const { get, has, f32Bytes, close } = f32Reader(`${dir}/model.safetensors`);
   const dim = c.hidden_size, H = c.num_attention_heads, KV = c.num_key_value_heads ?? H, hd = c.head_dim ?? dim / H;
-  const hidden = c.intermediate_size, V = c.vocab_size, eps = c.rms_norm_eps ?? 1e-6, theta = c.rope_theta ?? 10000;
-  const g = new OnnxGraph();
+  const hidden = c.intermediate_size, V = c.vocab_size, eps = c.rms_norm_eps ?? 1e-6;
+  const theta = c.rope_parameters?.rope_theta ?? c.rope_theta ?? 10000;   // transformers ≥ 5 nests it
+  const extFd = f32Bytes > 2 ** 30 ? openSync(out + '.data.part', 'w') : undefined;
+  const g = new OnnxGraph(extFd === undefined ? undefined : { fd: extFd, location: basename(out) + '.data' });
   const ids = g.input('input_ids', DT.INT64, [1, T]);
   const embed = g.init('embed', [V, dim], get('model.embed_tokens.weight'));
   let x = g.op('Gather', [embed, ids], { axis: 0 });                         // (1, T, dim)
@@ -32,7 +35,11 @@ export async function writeLlamaOnnx(dir: string, c: Record<string, any>, out: s
     const ms = g.op('ReduceMean', [g.op('Mul', [v, v])], { axes: [-1], keepdims: 1 });
     return g.op('Mul', [g.op('Div', [v, g.op('Sqrt', [g.op('Add', [ms, epsT])])]), w]);
   };
-  const linear = (v: string, hf: string, rows: number, cols: number) => g.op('MatMul', [v, g.init(hf, [cols, rows], transpose(get(hf), rows, cols))]);
+  const linear = (v: string, hf: string, rows: number, cols: number) => {
+    const y = g.op('MatMul', [v, g.init(hf, [cols, rows], transpose(get(hf), rows, cols))]);
+    const bias = hf.replace(/weight$/, 'bias');
+    return has(bias) ? g.op('Add', [y, g.init(bias, [rows], get(bias))]) : y;
+  };
   const heads = (v: string, n: number) => g.op('Transpose', [g.op('Reshape', [v, g.ints([1, T, n, hd])])], { perm: [0, 2, 1, 3] });
   const rope = (v: string) => {
     const [a, b] = [g.name('lo'), g.name('hi')];
@@ -64,6 +71,7 @@ export async function writeLlamaOnnx(dir: string, c: Record<string, any>, out: s
   g.op('Gemm', [normed, head], { transB: 1 }, ['logits']);                     // (1, vocab)
   g.output('logits', DT.FLOAT, [1, V]);
   close();
+  if (extFd !== undefined) { closeSync(extFd); renameSync(out + '.data.part', out + '.data'); }
   writeFileSync(out, g.toModel(17));
   return out;
 }

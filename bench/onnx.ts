@@ -1,7 +1,8 @@
 // A small ONNX writer: a graph builder that serialises onnx.proto's ModelProto by hand (protobuf
 // wire format: varints and length-delimited fields), with weights as raw_data initializers.
-// Reusable for any graph (bench/onnx-llama.ts builds a llama prefill; a BERT graph can use it too).
-import { closeSync, openSync, readSync } from 'node:fs';
+// Reusable for any graph (bench/onnx-llama.ts builds a llama/qwen2 prefill, bench/onnx-bert.ts a BERT).
+// Past protobuf's 2 GB limit, large initializers go to an external data file beside the model.
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 
 /** onnx.proto TensorProto.DataType values used here. */
 export const DT = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
@@ -54,12 +55,18 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): P
 
 type Data = Float32Array | Int32Array | BigInt64Array;
 
+/** Where initializers of ≥ 4 KiB go instead of raw_data: an open file and its name as the model refers to it. */
+export interface ExternalData { fd: number; location: string }
+
 export class OnnxGraph {
   private nodes: Pb[] = [];
   private inits: Pb[] = [];
   private inputs: Pb[] = [];
   private outputs: Pb[] = [];
   private n = 0;
+  private extOffset = 0;
+
+  constructor(private ext?: ExternalData) {}
 
   /** A fresh value name. */
   name(hint: string): string { return `${hint}_${this.n++}`; }
@@ -81,7 +88,16 @@ export class OnnxGraph {
     const type = data instanceof Float32Array ? DT.FLOAT : data instanceof Int32Array ? DT.INT32 : DT.INT64;
     const t = new Pb();
     for (const d of dims) t.int(1, d);
-    t.int(2, type).str(8, name).bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    t.int(2, type).str(8, name);
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (this.ext && bytes.length >= 4096) {
+      // TensorProto external_data 13 (StringStringEntryProto: key 1, value 2), data_location 14 = EXTERNAL.
+      writeSync(this.ext.fd, bytes, 0, bytes.length, this.extOffset);
+      const entry = (k: string, v: string) => t.msg(13, new Pb().str(1, k).str(2, v));
+      entry('location', this.ext.location); entry('offset', String(this.extOffset)); entry('length', String(bytes.length));
+      t.int(14, 1);
+      this.extOffset += bytes.length + ((64 - (bytes.length % 64)) % 64);
+    } else t.bytes(9, bytes);
     this.inits.push(t);
     return name;
   }
@@ -104,8 +120,8 @@ export class OnnxGraph {
   }
 }
 
-/** The bench's own f32 safetensors, read tensor by tensor (sync: the graph writers are plain loops). */
-export function f32Reader(file: string): { get: (name: string) => Float32Array; close: () => void } {
+/** The bench's own F32 or BF16 safetensors, read tensor by tensor as f32 (sync: the graph writers are plain loops). */
+export function f32Reader(file: string): { get: (name: string) => Float32Array; has: (name: string) => boolean; f32Bytes: number; close: () => void } {
   const fd = openSync(file, 'r');
   const len = Buffer.alloc(8);
   readSync(fd, len, 0, 8, 0);
@@ -115,13 +131,20 @@ export function f32Reader(file: string): { get: (name: string) => Float32Array; 
   const json = JSON.parse(head.toString('utf8'));
   const get = (name: string) => {
     const t = json[name];
-    if (!t || t.dtype !== 'F32') throw new Error(`${file}: ${name} missing or not F32`);
+    if (!t || (t.dtype !== 'F32' && t.dtype !== 'BF16')) throw new Error(`${file}: ${name} missing or not F32/BF16`);
     const [a, b] = t.data_offsets as [number, number];
-    const buf = new Float32Array((b - a) / 4);
-    readSync(fd, new Uint8Array(buf.buffer), 0, b - a, 8 + n + a);
-    return buf;
+    if (t.dtype === 'F32') {
+      const buf = new Float32Array((b - a) / 4);
+      readSync(fd, new Uint8Array(buf.buffer), 0, b - a, 8 + n + a);
+      return buf;
+    }
+    const h = new Uint16Array((b - a) / 2), u = new Uint32Array(h.length);
+    readSync(fd, new Uint8Array(h.buffer), 0, b - a, 8 + n + a);
+    for (let i = 0; i < h.length; i++) u[i] = h[i] << 16;   // bf16 → f32 is exact
+    return new Float32Array(u.buffer);
   };
-  return { get, close: () => closeSync(fd) };
+  const f32Bytes = Object.entries(json).reduce((s, [k, t]: [string, any]) => s + (k === '__metadata__' ? 0 : 4 * t.shape.reduce((x: number, y: number) => x * y, 1)), 0);
+  return { get, has: (name: string) => name in json, f32Bytes, close: () => closeSync(fd) };
 }
 
 /** (rows, cols) → (cols, rows): MatMul wants x (…, n) @ W (n, d). */

@@ -1,5 +1,6 @@
-// onnxruntime-web (wasm backend, in Node) on the bench's llama prefill graph: prefill tok/s only.
-import { readFileSync } from 'node:fs';
+// onnxruntime-web (wasm backend, in Node) on the bench's llama / qwen2 prefill graph: prefill tok/s only.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { benchPrompt, median, type Job, type Measured } from './job.js';
 
@@ -7,7 +8,9 @@ export async function runOrt(job: Job): Promise<Measured> {
   ort.env.wasm.numThreads = job.threads;
   ort.env.wasm.simd = true;
   const t0 = performance.now();
-  const session = await ort.InferenceSession.create(readFileSync(job.file!), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  // Weights past protobuf's 2 GB limit sit in `file`.data (bench/onnx-llama.ts); ort-web mounts it by the name the model uses.
+  const data = `${job.file}.data`, externalData = existsSync(data) ? [{ path: basename(data), data }] : undefined;
+  const session = await ort.InferenceSession.create(readFileSync(job.file!), { executionProviders: ['wasm'], graphOptimizationLevel: 'all', externalData });
   const loadMs = performance.now() - t0;
   const config = JSON.parse(readFileSync(`${job.dir}/config.json`, 'utf8'));
   const ids = new ort.Tensor('int64', BigInt64Array.from(benchPrompt(config.vocab_size, job.prompt).map(BigInt)), [1, job.prompt]);

@@ -6,8 +6,17 @@ import { writeGguf } from './gguf.js';
 
 export interface Planned { job: Job; timeoutS: number; note?: string }
 
-/** Shapes whose weights are f32 files and llama architecture: the peers run on these. */
+/** Shapes whose weights are f32 files and llama architecture: every peer row runs on these. */
 const PEER_SHAPES = ['stories15M', 'SmolLM2-135M'];
+/**
+ * Qwen2.5-0.5B (qwen2: q/k/v biases, bf16 file). wllama: F32 (the bf16 values widened, exactly; its
+ * fastest path: a BF16 GGUF prefills 4× slower in wllama 2.3.7, past the budget) and Q8_0; one wllama
+ * 0.5B run is slow, so 3 runs (as ../shared/peers measured wllama) and 16 decode tokens. onnxruntime-web:
+ * 2 threads, f32 weights in an external data file (2 GB, past protobuf's limit). Ordered by what matters
+ * most (wllama Q8_0, slower than its F32, last), as the budget may skip the last. The 1.5B shape gets no peer rows: its F32 (7 GB) does not fit wasm32, and
+ * the others would not fit the 15 minutes (a single-thread Q8_0 run there is ~3× the 0.5B's).
+ */
+const QWEN_PEERS = { shape: 'Qwen2.5-0.5B', runs: 3, decode: 16 };
 
 export async function plan(shape: Shape, dir: string, config: Record<string, any>,
                            o: { quick: boolean; noPeers: boolean }): Promise<Planned[]> {
@@ -26,6 +35,7 @@ export async function plan(shape: Shape, dir: string, config: Record<string, any
   else if (shape.fileDtype === 'F32') { tide('none', 1); tide('none', 2); tide('q8', 2); tide('q4', 2); }
   else if (big) tide('q8', 2);
   else { tide('q8', 2); tide('none', 2); tide('q4', 2); }
+  if (!o.noPeers && !o.quick && shape.name === QWEN_PEERS.shape) await qwenPeers(out, base, dir, config, timeoutS);
   if (o.noPeers || !PEER_SHAPES.includes(shape.name) || (o.quick && shape.name !== 'stories15M')) return out;
   for (const t of ['F32', 'Q8_0'] as const) {
     const file = await writeGguf(dir, config, `${dir}/model.${t}.gguf`, t);
@@ -36,4 +46,17 @@ export async function plan(shape: Shape, dir: string, config: Record<string, any
     out.push({ job: { ...base, engine: 'ort', quant: 'none', dtype: 'f32', threads, file, decode: 0 }, timeoutS, note: 'onnxruntime-web 1.30 wasm; prefill-only graph (no KV cache)' });
   }
   return out;
+}
+
+async function qwenPeers(out: Planned[], base: Omit<Job, 'engine' | 'quant' | 'dtype' | 'threads'>, dir: string,
+                         config: Record<string, any>, timeoutS: number): Promise<void> {
+  const wl = async (t: 'F32' | 'Q8_0') => out.push({
+    job: { ...base, runs: QWEN_PEERS.runs, decode: QWEN_PEERS.decode, engine: 'wllama', quant: 'none', dtype: t, threads: 1, file: await writeGguf(dir, config, `${dir}/model.${t}.gguf`, t) },
+    timeoutS, note: `@wllama/wllama 2.3.7 single-thread build; ${QWEN_PEERS.runs} runs, ${QWEN_PEERS.decode} decode tokens (time budget)`,
+  });
+  await wl('F32');
+  const file = await writeLlamaOnnx(dir, config, `${dir}/model.prefill${base.prompt}.onnx`, base.prompt);
+  out.push({ job: { ...base, engine: 'ort', quant: 'none', dtype: 'f32', threads: 2, file, decode: 0 }, timeoutS,
+    note: 'onnxruntime-web 1.30 wasm; prefill-only graph (no KV cache); weights as ONNX external data' });
+  await wl('Q8_0');
 }

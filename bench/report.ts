@@ -119,11 +119,16 @@ ${machine()}
 
 Every engine runs on the same random weights (bench/weights.ts: uniform with std 0.02, norms 1), written
 once to ~/.cache/tide-bench as safetensors; the GGUF (F32 and Q8_0) for wllama is written from that file
-by bench/gguf.ts (q/k rows permuted to llama.cpp's interleaved RoPE, as convert_hf_to_gguf.py does), the
-ONNX prefill graph for onnxruntime-web by bench/onnx-llama.ts. Same-weights check (bench/check.ts):
+by bench/gguf.ts (llama: q/k rows permuted to llama.cpp's interleaved RoPE, as convert_hf_to_gguf.py does;
+qwen2: llama.cpp's qwen2 arch, NEOX RoPE, so rows as in HF, with the q/k/v biases), the ONNX prefill graph
+for onnxruntime-web by bench/onnx-llama.ts (the 0.5B's 2 GB of f32 weights as ONNX external data).
+Same-weights check (bench/check.ts):
 ${o.check ?? 'not run'}. Prompt: 128 fixed token ids; decode: greedy, one token at a time. Each figure is the
 median of the runs after one untimed warm-up run (wllama: two, as in ../shared/peers). Peak RSS is the
-child process's \`process.resourceUsage().maxRSS\` (worker threads included). Tide runs with
+child process's \`process.resourceUsage().maxRSS\` (worker threads included); the child is bench/child.ts
+bundled to JavaScript when the bench starts (bench/child-build.ts) and run by plain \`node\`, as a built app
+runs, with no tsx loader in it or its workers; Tide's decode writes each step's logits into one reused array,
+as its generate() does. Tide runs with
 \`--experimental-wasm-relaxed-simd\`, so it uses its relaxed-SIMD kernels. On 2 cores any other load lowers
 the figures (2-thread ones most): the load average above says how quiet the machine was.
 
@@ -137,7 +142,8 @@ Targets are ratios to peers measured on this machine kind on an idle machine (..
 reported, not asserted. The wasm f32x4 peak was measured by this run (bench/peak.ts, one thread, best of 5):
 mul+add ${f(o.peak.muladd)} GFLOP/s, relaxed madd ${f(o.peak.fma)} GFLOP/s (idle machine, peers: 55 and 62).
 Prefill GFLOP/s counts 2 × the layer matmul parameters per token. A child process that loads nothing
-(Node + tsx) peaks at ${f(o.nodeRssMiB, 0)} MiB RSS; the memory target counts that too.
+(plain Node) peaks at ${f(o.nodeRssMiB, 0)} MiB RSS, and each worker thread adds about 11 MiB (a Node
+environment of its own; t2 − t1 rows); the memory target counts both.
 
 ${ratioTable}
 
@@ -152,13 +158,16 @@ ${o.embed ?? 'not run (--shapes given)'}
 - Native llama.cpp is not run by the bench (no native code here): its figures in the targets come from
   ../shared/peers/RESULTS.md, measured on an idle machine of this kind.
 - wllama: only its single-thread build (the multi-thread build needs emscripten's pthread workers served
-  through the Node shims), and only on the llama-architecture shapes (stories15M, SmolLM2-135M), as F32
-  and Q8_0 GGUF. onnxruntime-web: the same two shapes, a prefill-only graph (no KV cache), so no decode
-  figure; the Qwen2 shapes would need bias and GQA variants of both writers.
+  through the Node shims), as F32 and Q8_0 GGUF; on Qwen2.5-0.5B 3 runs of 16 decode tokens (a single-thread
+  0.5B run takes over a minute; a BF16 GGUF prefills 4× slower than F32 in wllama 2.3.7, so none).
+  onnxruntime-web: a prefill-only graph (no KV cache), so no decode figure; on Qwen2.5-0.5B 2 threads only.
+  No peer runs the DeepSeek-R1-Distill-Qwen-1.5B shape: its f32 weights (7.1 GB) exceed wasm32's 4 GiB;
+  onnxruntime-web's wasm backend has no bf16 MatMul (session creation fails) and f16 or int8 graphs would
+  hold other weights; wllama's Q8_0 (1.9 GB) would fit, but not the 15 minutes (one thread, ~3× the 0.5B's work).
 - Time budget (15 minutes for everything on 2 shared cores): Qwen2.5-0.5B decodes 64 tokens per run and
   DeepSeek-R1-Distill-Qwen-1.5B 32, q8 only for the 1.5B shape; a configuration that would run past the
   budget is listed as skipped. Weights, GGUF and ONNX files were cached from an earlier run (writing them
-  all takes about 3 minutes: the 1.5B bf16 safetensors alone is 3.4 GiB).
+  all takes about 5 minutes: the 1.5B bf16 safetensors alone is 3.4 GiB, the 0.5B peers' files 4.5 GB).
 `;
   // A --quick run is for development: it prints, and leaves the full run's files alone.
   if (!o.quick) {

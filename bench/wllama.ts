@@ -1,7 +1,7 @@
 // @wllama/wllama 2.3.7 (llama.cpp in wasm, single-thread build) in Node 20, adapted from
 // ../shared/peers/wllama_node.mjs: it is a browser library, so Worker, Blob URLs, navigator and
 // document are shimmed over worker_threads. 3.x needs memory64 and JSPI, which Node 20 lacks.
-import { readFileSync } from 'node:fs';
+import { openAsBlob } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Worker as NodeWorker } from 'node:worker_threads';
@@ -41,18 +41,21 @@ parentPort.on('message', (d) => globalThis.onmessage && globalThis.onmessage({ d
   };
 }
 
-async function load(file: string, batch: number): Promise<any> {
+/** `kvF32`: an f32 KV cache and no flash attention (bench/check.ts); else wllama's defaults (f16 KV), as the bench rows use. */
+async function load(file: string, batch: number, kvF32 = false): Promise<any> {
   installShims();
   const { Wllama } = await import(pkgDir + '/esm/index.js');
   const quiet = { debug() {}, log() {}, info() {}, warn: console.warn, error: console.error };
   const wl = new Wllama({ 'single-thread/wllama.wasm': 'esm/single-thread/wllama.wasm' }, { suppressNativeLog: true, logger: quiet });
-  await wl.loadModel([new Blob([readFileSync(file)])], { n_ctx: 512, n_batch: batch, n_threads: 1 });
+  const kv = kvF32 ? { cache_type_k: 'f32', cache_type_v: 'f32', flash_attn: false } : {};
+  // A file-backed Blob: wllama streams it into its wasm heap, so Node holds no copy of a 1-2 GB file.
+  await wl.loadModel([await openAsBlob(file)], { n_ctx: 512, n_batch: batch, n_threads: 1, ...kv });
   return wl;
 }
 
-/** The top-k tokens and probabilities after `prompt` (bench/check.ts compares them with Tide's). */
-export async function runWllamaTop(file: string, prompt: number[], k: number): Promise<{ token: number; p: number }[]> {
-  const wl = await load(file, prompt.length);
+/** The top-k tokens and probabilities after `prompt`, most likely first; k = -1: all (bench/check.ts compares them with Tide's). */
+export async function runWllamaTop(file: string, prompt: number[], k: number, kvF32 = false): Promise<{ token: number; p: number }[]> {
+  const wl = await load(file, prompt.length, kvF32);
   await wl.samplingInit({ temp: 0 });
   await wl.decode(prompt, {});
   const top = await wl.getLogits(k);
