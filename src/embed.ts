@@ -8,6 +8,8 @@ import { Ops } from './ops.js';
 import { l2normalize, pool, POOLINGS, readSentenceConfig, type Pooling, type SentenceConfig } from './pooling.js';
 import { openCheckpoint } from './safetensors.js';
 import type { ModelFiles } from './sources.js';
+import type { SourceOptions } from './remote.js';
+import { openModelFiles } from './open.js';
 import { bertSpecFromConfig, type BertSpec } from './spec.js';
 import { defaultSpawner, resolveThreads, ThreadPool } from './threads.js';
 import { TextTokenizer } from './tokenizer.js';
@@ -202,7 +204,8 @@ export async function loadEmbedderFrom(files: ModelFiles, opts: EmbedderOptions 
 }
 
 /**
- * Load an encoder from a local directory (Node) or any ModelFiles source (e.g. RemoteFiles for a URL).
+ * Load an encoder from a local directory (Node), a base URL, a hub id (`hf:org/name[@revision]`), or any
+ * ModelFiles source; downloads go through the cache, as loadModel's.
  *
  * @example
  * ```ts
@@ -212,12 +215,13 @@ export async function loadEmbedderFrom(files: ModelFiles, opts: EmbedderOptions 
  * await e.dispose();
  * ```
  */
-export async function loadEmbedder(dirOrFiles: string | ModelFiles, opts: EmbedderOptions = {}): Promise<Embedder> {
-  if (typeof dirOrFiles !== 'string') return loadEmbedderFrom(dirOrFiles, opts);
-  // A computed specifier, so bundles for browsers and edge runtimes never pull in fs (as loadModel).
-  const nodeEntry = './node/index.js';
-  const { dirSource } = await import(nodeEntry) as typeof import('./node/index.js');
-  return loadEmbedderFrom(await dirSource(dirOrFiles), opts);
+export async function loadEmbedder(source: string | ModelFiles, opts: EmbedderOptions & SourceOptions = {}): Promise<Embedder> {
+  const files = typeof source === 'string' ? await openModelFiles(source, opts) : source;
+  try {
+    return await loadEmbedderFrom(files, opts);
+  } finally {
+    if (files !== source) await files.close?.();
+  }
 }
 
 /** cos(a, b) = a·b / (‖a‖ ‖b‖), accumulated in float64; 0 when either vector is zero. */

@@ -12,7 +12,8 @@
  */
 import { loadModelFrom, type LoadOptions, type Model } from './model.js';
 import type { ModelFiles } from './sources.js';
-import { isRemote, RemoteFiles, type SourceOptions } from './remote.js';
+import type { SourceOptions } from './remote.js';
+import { openModelFiles } from './open.js';
 
 export { Model, loadModelFrom, type LoadOptions, type ModelInfo } from './model.js';
 export { Session, type SessionOptions } from './session.js';
@@ -32,6 +33,7 @@ export { loadEmbedder, loadEmbedderFrom, Embedder, cosineSimilarity, topK, POOLI
 export { bertSpecFromConfig, type BertSpec } from './spec.js';
 export { readHeader, openCheckpoint, type Checkpoint, type TensorInfo } from './safetensors.js';
 export { bytesReader, type ByteReader, type ModelFiles } from './sources.js';
+export { openModelFiles } from './open.js';
 export { RemoteFiles, modelBaseUrl, type SourceOptions, type DownloadProgress } from './remote.js';
 export { memoryCache, browserCache, defaultCache, type ModelCache, type CacheWriter } from './cache.js';
 export { relaxedSimdSupported, type SimdFlavor } from './wasm.js';
@@ -53,21 +55,4 @@ export async function loadModel(source: string | ModelFiles, opts: LoadOptions &
   } finally {
     if (files !== source) await files.close?.();
   }
-}
-
-/**
- * The files of a model named by a string, for callers that wrap them (a CLI's --tokenizer): a base URL
- * or hub id is downloaded first (config, tokenizer, every weight file) through the cache; anything
- * else is a local directory (Node). Call `close()` when done.
- */
-export async function openModelFiles(source: string, opts: SourceOptions = {}): Promise<ModelFiles> {
-  if (isRemote(source)) {
-    const files = await RemoteFiles.open(source, opts);
-    await files.prefetch();
-    return files;
-  }
-  // A computed specifier, so bundles for browsers and edge runtimes never pull in fs.
-  const nodeEntry = './node/index.js';
-  const { dirSource } = await import(nodeEntry) as typeof import('./node/index.js');
-  return dirSource(source);
 }

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile, mkdir } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { generateIds, loadModel, modelBaseUrl, OptionError, readHeader, SourceError, type DownloadProgress } from '../src/index.js';
+import { generateIds, loadEmbedder, loadModel, modelBaseUrl, OptionError, readHeader, SourceError, type DownloadProgress } from '../src/index.js';
 import { fileReader } from '../src/node/dir-source.js';
 import { cachePath } from '../src/node/cache.js';
 import { oracle, sharedModel, SHARED } from './paths.js';
@@ -205,6 +205,20 @@ for (const { fault, path, message, timeoutMs } of FAULTS) {
     await rm(cacheDir, { recursive: true });
   });
 }
+
+test('loadEmbedder takes a base URL too: the same vectors as from the directory, then offline from the cache', async () => {
+  const cacheDir = await newCache();
+  const texts = [[20, 36, 118, 81, 189, 48, 157], [5, 9]];
+  const vectors = async (source: string, opts = {}) => {
+    const e = await loadEmbedder(source, { threads: 1, ...opts });
+    try { return (await e.embed(texts)).map((v) => Array.from(v)); } finally { await e.dispose(); }
+  };
+  const local = await vectors(sharedModel('tiny-bert'));
+  assert.equal(await vectors(`${BASE}/tiny-bert`, { cacheDir }), local);
+  const before = requests.length;
+  assert.equal(await vectors(`${BASE}/tiny-bert`, { cacheDir, offline: true }), local);
+  assert.is(requests.length, before, 'offline sent requests');
+});
 
 test('cache: false keeps downloads in memory and writes nothing to the cache directory', async () => {
   const cacheDir = await newCache();

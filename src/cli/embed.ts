@@ -15,7 +15,7 @@ const pooling = (v: string): Pooling => {
 
 export function register(program: Command): void {
   program.command('embed').description('embed texts or token ids with a BERT-family sentence encoder')
-    .argument('<model>', 'model directory (config.json, model.safetensors, sentence-transformers files)')
+    .argument('<model>', 'model: a directory, an http(s) base URL, or hf:org/name[@revision] (config.json, model.safetensors, sentence-transformers files)')
     .option('--text <text>', 'a text to embed (repeat for several)', collect(String))
     .option('--ids <ids>', 'comma-separated token ids to embed as given (repeat for several)', collect(ids))
     .option('--file <path>', 'embed each line of a text file; writes JSONL')

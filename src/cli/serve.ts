@@ -19,8 +19,8 @@ const positive = (v: string): number => {
 
 export function register(program: Command): void {
   program.command('serve').description('serve the model over an OpenAI-compatible HTTP API (chat, completions, embeddings)')
-    .argument('<model>', 'model directory (text generation)')
-    .option('--embed-model <dir>', 'embedding model directory, served at /v1/embeddings')
+    .argument('<model>', 'model for text generation: a directory, an http(s) base URL, or hf:org/name[@revision]')
+    .option('--embed-model <model>', 'embedding model (directory, URL or hf: id), served at /v1/embeddings')
     .option('--host <host>', 'address to bind (anything but loopback exposes the model to the network)', '127.0.0.1')
     .option('--port <n>', 'TCP port (0 = any free one)', port, 8080)
     .option('--api-key <key>', 'require "Authorization: Bearer <key>" (default: env TIDE_API_KEY, else no key)')

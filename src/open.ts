@@ -1,0 +1,21 @@
+// A model named by a string → its files: a base URL or hub id through RemoteFiles and the cache, else a
+// local directory (Node). Shared by loadModel and loadEmbedder.
+import type { ModelFiles } from './sources.js';
+import { isRemote, RemoteFiles, type SourceOptions } from './remote.js';
+
+/**
+ * The files of a model named by a string, for callers that wrap them (a CLI's --tokenizer): a base URL
+ * or hub id is downloaded first (config, tokenizer, every weight file) through the cache; anything
+ * else is a local directory (Node). Call `close()` when done.
+ */
+export async function openModelFiles(source: string, opts: SourceOptions = {}): Promise<ModelFiles> {
+  if (isRemote(source)) {
+    const files = await RemoteFiles.open(source, opts);
+    await files.prefetch();
+    return files;
+  }
+  // A computed specifier, so bundles for browsers and edge runtimes never pull in fs.
+  const nodeEntry = './node/index.js';
+  const { dirSource } = await import(nodeEntry) as typeof import('./node/index.js');
+  return dirSource(source);
+}
