@@ -1,4 +1,5 @@
 // Element-wise kernels: softmax, gated activation, residual and bias adds.
+import { exp_f32x4 } from "./vexp";
 
 /** In place: x = softmax(x) over n elements, max subtracted first for stability. */
 export function softmax_f32(x: usize, n: i32): void {
@@ -16,12 +17,24 @@ export function softmax_f32(x: usize, n: i32): void {
   for (; i < n; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) / sum);
 }
 
-/** SiLU-gated MLP activation: out = silu(gate) * up = gate / (1 + e^-gate) * up. out may alias gate. */
+// @ts-ignore: decorator
+@inline function swiglu_f32x4(g: v128, u: v128): v128 {
+  return f32x4.mul(f32x4.div(g, f32x4.add(f32x4.splat(1), exp_f32x4(f32x4.neg(g)))), u);
+}
+
+/**
+ * SiLU-gated MLP activation: out = silu(gate) * up = gate / (1 + e^-gate) * up, four lanes at a time (the
+ * tail through lane 0, so every element gets the same ops). out may alias gate.
+ */
 export function swiglu_f32(out: usize, gate: usize, up: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    const g = load<f32>(gate + o);
-    store<f32>(out + o, g / (1 + Mathf.exp(-g)) * load<f32>(up + o));
+    v128.store(out + o, swiglu_f32x4(v128.load(gate + o), v128.load(up + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, f32x4.extract_lane(swiglu_f32x4(f32x4.splat(load<f32>(gate + o)), f32x4.splat(load<f32>(up + o))), 0));
   }
 }
 

@@ -38,7 +38,7 @@ const F32: i32 = 0, BF16: i32 = 1, F16: i32 = 2;
 
 /** Store the panel's 8 results (rows rb..rb+7) into the out row o, only for rows in [r0, r1). */
 // @ts-ignore: decorator
-@inline function store8(o: usize, rb: i32, lo: v128, hi: v128, r0: i32, r1: i32): void {
+@inline export function store8(o: usize, rb: i32, lo: v128, hi: v128, r0: i32, r1: i32): void {
   const p = o + (<usize>rb << 2);
   if (rb >= r0 && rb + 8 <= r1) {
     v128.store(p, lo);
@@ -185,7 +185,7 @@ export function matmul_f16p8(out: usize, x: usize, w: usize, T: i32, n: i32, d: 
 
 /** 4×4 transpose of rows a..d (4 columns each) stored as columns at o, o + 32, o + 64, o + 96. */
 // @ts-ignore: decorator
-@inline function transpose4(o: usize, a: v128, b: v128, c: v128, d: v128): void {
+@inline export function transpose4(o: usize, a: v128, b: v128, c: v128, d: v128): void {
   const ab0 = i32x4.shuffle(a, b, 0, 4, 1, 5), cd0 = i32x4.shuffle(c, d, 0, 4, 1, 5);
   const ab1 = i32x4.shuffle(a, b, 2, 6, 3, 7), cd1 = i32x4.shuffle(c, d, 2, 6, 3, 7);
   v128.store(o, i64x2.shuffle(ab0, cd0, 0, 2));

@@ -3,7 +3,7 @@
 import { Arena, checkPlan, WASM32_MAX_BYTES, type Tensor } from './arena.js';
 import { ConfigError, DtypeError, OptionError, SafetensorsError, ShapeError } from './errors.js';
 import { allocRunState, bindWeights, planRunState, weightTable, type LlamaWeights, type RunState } from './models/llama.js';
-import { actQuantBytes, Ops } from './ops.js';
+import { actQuantBytes, Ops, qgemmScratchBytes } from './ops.js';
 import { ropeFrequencies } from './rope.js';
 import { openCheckpoint, readTensor, type Checkpoint, type TensorInfo } from './safetensors.js';
 import { DEFAULT_CONTEXT, DEFAULT_PREFILL_CHUNK, Session, type SessionOptions } from './session.js';
@@ -85,6 +85,7 @@ export class Model {
     const ops = threads === this.threads ? this.ops : new Ops(this.arena.kernels, this.pool, threads);
     ops.minParallelWork = this.ops.minParallelWork;
     ops.wdata = this.ops.wdata = this.activationScratch(C);
+    ops.qpanel = this.ops.qpanel = this.panelScratch();
     const i = this.spare.findIndex((s) => s.ctx === ctx && s.C === C && s.kv === kv);
     if (i >= 0) return new Session(this, this.spare.splice(i, 1)[0], ops);
     checkPlan(planRunState(this.spec, C, ctx, this.threads, kv), this.arena.budgetBytes, this.arena.usedBytes);
@@ -100,6 +101,16 @@ export class Model {
     if (this.ops.wdata && this.ops.wdata.shape[0] >= bytes) return this.ops.wdata;
     checkPlan([{ name: 'wdata', bytes }], this.arena.budgetBytes, this.arena.usedBytes);
     return { name: 'wdata', ptr: this.arena.alloc('wdata', bytes), shape: [bytes] };
+  }
+
+  /** qgemm's panel scratch for q8/q4 prefill, one widest-row panel per thread of the pool; made once. */
+  private panelScratch(): Tensor | undefined {
+    const quantized = this.weights.layers.some((L) => L.wq.dtype === 'q8' || L.wq.dtype === 'q4');
+    if (!quantized || this.ops.qpanel) return this.ops.qpanel;
+    const { dim, qDim, hiddenDim } = this.spec;
+    const perThread = qgemmScratchBytes(Math.max(dim, qDim, hiddenDim)), bytes = this.threads * perThread;
+    checkPlan([{ name: 'qpanel', bytes }], this.arena.budgetBytes, this.arena.usedBytes);
+    return { name: 'qpanel', ptr: this.arena.alloc('qpanel', bytes), shape: [this.threads, perThread] };
   }
 
   /** Threads the model's pool has (1: no pool). */

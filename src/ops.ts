@@ -29,6 +29,15 @@ const MATMUL: Partial<Record<Dtype, keyof Kernels>> = {
  */
 export const actQuantBytes = (T: number, n: number) => T * Math.ceil(n / 32) * 68;
 
+/**
+ * From this many tokens, q8/q4 matmuls run qgemm_q8/_q4 (kernels/qgemm.ts: each 8-row panel widened once,
+ * 4-token integer tiles); below, matmul_q8/_q4 (at T = 3 qgemm is 0.7× matmul_q8, at T = 4 1.1×).
+ */
+export const QGEMM_MIN_T = 4;
+
+/** Bytes of one thread's qgemm scratch for rows of n: a widened 8-row panel, 544 bytes per 32-block. */
+export const qgemmScratchBytes = (n: number) => Math.ceil(n / 32) * 544;
+
 /** Default Ops.minParallelWork: 64K multiply-adds, a few microseconds of one core's SIMD. */
 export const MIN_PARALLEL_WORK = 1 << 16;
 
@@ -45,6 +54,9 @@ export class Ops {
   /** Scratch for activations quantized once per q8/q4 matmul (ggml's wdata); Model.session() sizes it. */
   wdata?: Tensor;
 
+  /** qgemm's per-thread panel scratch, (threads, qgemmScratchBytes(widest n)) bytes; Model.session() sizes it. */
+  qpanel?: Tensor;
+
   /** kernel(...args, r0, r1) over [lo, hi), split across the threads when there are several and `work` (multiply-adds) is worth it. */
   split(kernel: keyof Kernels, args: number[], lo: number, hi: number, work: number, align = ROW_ALIGN, scratch?: Scratch): void {
     if (this.pool && this.threads > 1 && hi - lo > align && work >= this.minParallelWork) this.pool.run(kernel, args, lo, hi, this.threads, align, scratch);
@@ -53,7 +65,7 @@ export class Ops {
 
   /**
    * out (T, d) = x (T, n) @ w (d, n)ᵀ, by w's dtype. q8/q4 quantize x into wdata first, once for all
-   * threads. The decode case T = 1 streams the weights once.
+   * threads, then run qgemm from QGEMM_MIN_T tokens. The decode case T = 1 streams the weights once.
    */
   matmul(out: Tensor, x: Tensor, w: Tensor, T: number): void {
     const [d, n] = w.shape;
@@ -66,7 +78,15 @@ export class Ops {
         () => `${w.name} is ${w.dtype}: activation scratch of ${actQuantBytes(T, n)} bytes needed, have ${wd?.shape[0] ?? 0}`);
       if (w.dtype === 'q8') this.k.quantize_act_q16(wd!.ptr, x.ptr, T, n);
       else this.k.quantize_act_q8(wd!.ptr, x.ptr, T, n);
-      this.split(kernel!, [out.ptr, wd!.ptr, w.ptr, T, n, d], 0, d, T * n * d);
+      if (T >= QGEMM_MIN_T) {
+        const qp = this.qpanel;
+        check(qp !== undefined && rows(qp) >= this.threads && cols(qp) >= qgemmScratchBytes(n), 'matmul',
+          () => `${w.name} is ${w.dtype}: ${this.threads} threads' panel scratch of ${qgemmScratchBytes(n)} bytes needed, have ${qp?.shape ?? 'none'}`);
+        this.split(w.dtype === 'q8' ? 'qgemm_q8' : 'qgemm_q4', [out.ptr, wd!.ptr, w.ptr, qp!.ptr, T, n, d], 0, d, T * n * d,
+          ROW_ALIGN, { arg: 3, strideBytes: cols(qp!) });
+      } else {
+        this.split(kernel!, [out.ptr, wd!.ptr, w.ptr, T, n, d], 0, d, T * n * d);
+      }
     } else if (kernel) {
       this.split(kernel, [out.ptr, x.ptr, w.ptr, T, n, d], 0, d, T * n * d);
     } else if (T === 1) {
@@ -74,6 +94,31 @@ export class Ops {
     } else {
       this.split('matmul_f32', [out.ptr, x.ptr, w.ptr, T, n, d], 0, d, T * n * d);
     }
+  }
+
+  /**
+   * outs[i] (T, d_i) = x @ ws[i]ᵀ for up to 3 weights that read the same x (q/k/v, gate/up). One q8 or q4
+   * token goes through gemv (x quantized once, one job); anything else is one matmul each.
+   */
+  matmuls(outs: Tensor[], x: Tensor, ws: Tensor[], T: number): void {
+    const dt = ws[0].dtype;
+    if (T === 1 && (dt === 'q8' || dt === 'q4') && ws.length <= 3 && ws.every((w) => w.dtype === dt)) this.gemv(outs, x, ws);
+    else ws.forEach((w, i) => this.matmul(outs[i], x, w, T));
+  }
+
+  /** One token through up to 3 q8 or q4 weights (d_i, n) of one dtype: x quantized once, their rows split as one job. */
+  gemv(outs: Tensor[], x: Tensor, ws: Tensor[]): void {
+    const n = cols(x), wd = this.wdata, q8 = ws[0].dtype === 'q8';
+    check(ws.length <= 3 && outs.length === ws.length, 'gemv', () => `${ws.length} weights, ${outs.length} outputs: 1 to 3 of each`);
+    ws.forEach((w, i) => check(w.dtype === ws[0].dtype && (q8 || w.dtype === 'q4') && w.shape[1] === n && cols(outs[i]) === w.shape[0], 'gemv',
+      () => `${outs[i].name} ${outs[i].shape} = ${x.name} ${x.shape} @ ${w.name} ${w.shape} ${w.dtype}ᵀ (weights ${ws[0].dtype})`));
+    check(wd !== undefined && wd.shape[0] >= actQuantBytes(1, n), 'gemv',
+      () => `activation scratch of ${actQuantBytes(1, n)} bytes needed, have ${wd?.shape[0] ?? 0}`);
+    if (q8) this.k.quantize_act_q16(wd!.ptr, x.ptr, 1, n);
+    else this.k.quantize_act_q8(wd!.ptr, x.ptr, 1, n);
+    const [o0, o1, o2] = [0, 1, 2].map((i) => outs[i]?.ptr ?? 0), [w0, w1, w2] = [0, 1, 2].map((i) => ws[i]?.ptr ?? 0);
+    const [d0, d1, d2] = [0, 1, 2].map((i) => ws[i]?.shape[0] ?? 0), d = d0 + d1 + d2;
+    this.split(q8 ? 'gemv_q8' : 'gemv_q4', [o0, o1, o2, wd!.ptr, w0, w1, w2, n, d0, d1, d2], 0, d, n * d);
   }
 
   rmsnorm(out: Tensor, x: Tensor, w: Tensor, T: number, eps: number): void {

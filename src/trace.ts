@@ -1,5 +1,6 @@
-// Tracing a generation (`tide generate --trace`): every Ops call timed in a wrapper, attributed to
-// the layer of the forward's next trace hook; the chosen token's probability from the 'logits' hook.
+// Tracing a generation (`tide generate --trace`): every Ops call timed in a wrapper (matmuls through the
+// matmul or gemv calls it makes), attributed to the layer of the forward's next trace hook; the chosen
+// token's probability from the 'logits' hook.
 // A session without a tracer runs the plain Ops and skips each hook with one branch: off costs nothing.
 import { Ops } from './ops.js';
 import { storedBytes, type Tensor } from './arena.js';
@@ -17,15 +18,18 @@ const F32 = 4;
 /** Bytes per element of an f32 or f16 tensor (activations, KV caches). */
 const elt = (t: Tensor) => (t.dtype === 'f16' ? 2 : F32);
 
+function matmulCost(w: Tensor, T: number): Cost {
+  const [d, n] = w.shape;
+  return { flops: 2 * T * d * n, bytes: storedBytes(w.dtype ?? 'f32', d, n) + F32 * T * (n + d) };
+}
+
 /**
  * Work done by one call, from the wrapper's own arguments: FLOPs, and the bytes it must move at
  * least once (weights as stored and KV cache read, f32 activations read and written).
  */
 const COSTS: { [K in OpName]?: (...a: Parameters<Ops[K]>) => Cost } = {
-  matmul: (_out, _x, w, T) => {
-    const [d, n] = w.shape;
-    return { flops: 2 * T * d * n, bytes: storedBytes(w.dtype ?? 'f32', d, n) + F32 * T * (n + d) };
-  },
+  matmul: (_out, _x, w, T) => matmulCost(w, T),
+  gemv: (_outs, _x, ws) => ws.map((w) => matmulCost(w, 1)).reduce((a, c) => ({ flops: a.flops + c.flops, bytes: a.bytes + c.bytes })),
   rmsnorm: (_out, _x, w, T) => ({ flops: 4 * T * w.shape[0], bytes: F32 * (2 * T + 1) * w.shape[0] }),
   embed: (out, _table, ids) => ({ flops: 0, bytes: 2 * F32 * ids.length * cols(out) }),
   rope: (x, _cos, _sin, nHeads, headDim, T) => ({ flops: 3 * T * nHeads * headDim, bytes: F32 * T * (2 * nHeads + 1) * headDim }),
@@ -58,7 +62,8 @@ export function timedOps(base: Ops, rec: (op: OpName, args: unknown[], ms: numbe
   const timed = Object.create(base) as Ops;
   for (const op of Object.getOwnPropertyNames(Ops.prototype) as OpName[]) {
     const f = base[op] as unknown;
-    if (op === ('constructor' as string) || typeof f !== 'function') continue;
+    // matmuls only dispatches: left unwrapped, its own calls (matmul or gemv) are the ones timed.
+    if (op === ('constructor' as string) || op === 'matmuls' || typeof f !== 'function') continue;
     (timed as unknown as Record<string, unknown>)[op] = (...args: unknown[]) => {
       const t0 = performance.now();
       const r = (f as (...a: unknown[]) => unknown).apply(base, args);
@@ -73,11 +78,11 @@ export function timedOps(base: Ops, rec: (op: OpName, args: unknown[], ms: numbe
 /** The summary label ("matmul q_proj") and per-layer column of one call, with its cost. */
 function describe(op: OpName, args: unknown[], labels: Map<string, string>): { label: string; group: string; cost?: Cost } {
   const cost = (COSTS[op] as ((...a: unknown[]) => Cost) | undefined)?.(...args);
-  if (op !== 'matmul') return { label: op, group: OP_GROUP[op] ?? op, cost };
-  const w = args[2] as Tensor;
-  let label = labels.get(w.name);
-  if (label === undefined) labels.set(w.name, (label = `matmul ${role(w)}`));
-  const r = label.slice('matmul '.length);
+  if (op !== 'matmul' && op !== 'gemv') return { label: op, group: OP_GROUP[op] ?? op, cost };
+  const ws = op === 'gemv' ? args[2] as Tensor[] : [args[2] as Tensor], key = ws.map((w) => w.name).join('+');
+  let label = labels.get(key);
+  if (label === undefined) labels.set(key, (label = `matmul ${ws.map(role).join('+')}`));
+  const r = role(ws[0]);
   return { label, group: ['gate_proj', 'up_proj', 'down_proj'].includes(r) ? 'mlp' : r === 'lm_head' ? 'lm_head' : 'qkvo', cost };
 }
 

@@ -36,8 +36,16 @@ export interface Kernels {
   quantize_act_q16(xq: number, x: number, T: number, n: number): void;
   matmul_q8(out: number, xq: number, w: number, T: number, n: number, d: number, r0: number, r1: number): void;
   matmul_q4(out: number, xq: number, w: number, T: number, n: number, d: number, r0: number, r1: number): void;
+  // One token through up to 3 q8/q4 weights reading the same xq (unused: d = 0), their rows stacked.
+  gemv_q8(o0: number, o1: number, o2: number, xq: number, w0: number, w1: number, w2: number,
+          n: number, d0: number, d1: number, d2: number, r0: number, r1: number): void;
+  gemv_q4(o0: number, o1: number, o2: number, xq: number, w0: number, w1: number, w2: number,
+          n: number, d0: number, d1: number, d2: number, r0: number, r1: number): void;
   embed_q8(out: number, w: number, id: number, dim: number, vocab: number): void;
   embed_q4(out: number, w: number, id: number, dim: number, vocab: number): void;
+  // Prefill (T > 1) against q8/q4 weights (kernels/qgemm.ts): xq as for matmul_q8/_q4; s: per-thread scratch.
+  qgemm_q8(out: number, xq: number, w: number, s: number, T: number, n: number, d: number, r0: number, r1: number): void;
+  qgemm_q4(out: number, xq: number, w: number, s: number, T: number, n: number, d: number, r0: number, r1: number): void;
   layernorm_f32(out: number, x: number, w: number, b: number, n: number, T: number, eps: number): void;
   gelu_f32(out: number, x: number, n: number): void;
   encoder_attention_f32(out: number, q: number, k: number, v: number, att: number, offs: number,

@@ -159,9 +159,7 @@ export function forward(ops: Ops, spec: ModelSpec, w: LlamaWeights, s: RunState,
     // attention: x += wo · attention(rope(wq · norm(x)), rope(wk · norm(x)), wv · norm(x))
     ops.rmsnorm(s.xb, s.x, L.attnNorm, T, normEps);
     trace?.('attn_norm', l, s.xb);
-    ops.matmul(s.q, s.xb, L.wq, T);
-    ops.matmul(s.k, s.xb, L.wk, T);
-    ops.matmul(s.v, s.xb, L.wv, T);
+    ops.matmuls([s.q, s.k, s.v], s.xb, [L.wq, L.wk, L.wv], T);
     if (L.bq && L.bk && L.bv) { ops.addBias(s.q, L.bq, T); ops.addBias(s.k, L.bk, T); ops.addBias(s.v, L.bv, T); }
     ops.rope(s.q, s.cos, s.sin, nHeads, headDim, T);
     ops.rope(s.k, s.cos, s.sin, nKvHeads, headDim, T);
@@ -179,8 +177,7 @@ export function forward(ops: Ops, spec: ModelSpec, w: LlamaWeights, s: RunState,
     // feed-forward: x += w2 · (silu(w1 · norm(x)) * (w3 · norm(x)))
     ops.rmsnorm(s.xb, s.x, L.ffnNorm, T, normEps);
     trace?.('ffn_norm', l, s.xb);
-    ops.matmul(s.hb, s.xb, L.w1, T);
-    ops.matmul(s.hb2, s.xb, L.w3, T);
+    ops.matmuls([s.hb, s.hb2], s.xb, [L.w1, L.w3], T);
     ops.swiglu(s.hb, s.hb, s.hb2, T);
     trace?.('ffn_act', l, s.hb);
     ops.matmul(s.xb2, s.hb, L.w2, T);

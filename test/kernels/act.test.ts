@@ -11,7 +11,7 @@ const NS = [1, 3, 4, 5, 7, 31, 32, 33, 67, 257];
 // every output inherits that relative error. 1e-7·(4 + n) covers it (≤ 2.6e-5 at n = 257); a term missed
 // from the sum (typically ~1/n of it, ≥ 4e-3) or an element skipped by the normalise loop is far outside.
 const softmaxTol = (n: number): Tol => ({ rtol: 1e-7 * (4 + n), atol: 1e-30 });
-// swiglu: expf (1 ulp) plus an add, a divide and a multiply, each rounded once: under 4 ulps ≈ 2.4e-7.
+// swiglu: exp_f32x4 (2 ulp) plus an add, a divide and a multiply, each rounded once: under 5 ulps ≈ 3e-7.
 // atol covers gates so negative that f32 silu underflows to 0 where f64 gives ~1e-42.
 const SWIGLU_TOL: Tol = { rtol: 5e-7, atol: 1e-30 };
 // add: one f32 add is correctly rounded, so the kernel must equal fround(a + b) exactly.

@@ -1,5 +1,5 @@
 // Block quantization (q8 / q4 weights; 16-bit activations for q8, 8-bit for q4) against ggml's definitions, and matmul_q8 / _q4
-// against a float64 loop over the same quantized values: every tail of n (zero-padded blocks), of the
+// and gemv_q8 / _q4 against a float64 loop over the same quantized values: every tail of n (zero-padded blocks), of the
 // 4-row group and of T, partial row ranges whose other rows stay NaN, and row-chunked quantization.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -141,6 +141,32 @@ for (const q of ['q8', 'q4'] as const) {
   test(`matmul_${q}: larger shapes`, () => {
     check(q, 5, 257, 37, 11);
     check(q, 3, 172, 64, 12);
+  });
+
+  test(`gemv_${q}: rows of up to three stacked weights, each row into its own output (an absent weight has d = 0)`, () => {
+    const n = 67, rand = rng(21), tol = { rtol: 1e-5, atol: 1e-5 * Math.sqrt(n) };
+    const xs = floats(rand, n, -3, 3);
+    for (const ds of [[5, 3, 9], [4, 7, 0]]) {
+      const D = ds[0] + ds[1] + ds[2], wss = ds.map((d) => floats(rand, d * n));
+      for (const p of PLACEMENTS) {
+        for (const [r0, r1] of [[0, D], [2, 11], [5, 8], [6, D], [4, 4]]) {
+          h.reset(p);
+          const ws = ds.map((d, i) => (d > 0 ? quantize(q, wss[i], n, d) : undefined));
+          const { xq, vals } = quantizeAct(q, xs, 1, n);
+          const outs = ds.map((d, i) => h.f32(`out${i}`, d));
+          const ptr = (b: Buf | undefined, d: number) => (b && d > 0 ? b.ptr : 0);
+          const what = `gemv_${q} n=${n} d=${ds} rows [${r0},${r1})`;
+          h.call(what, outs, () => k[`gemv_${q}`](ptr(outs[0], ds[0]), ptr(outs[1], ds[1]), ptr(outs[2], ds[2]), xq.ptr,
+            ptr(ws[0], ds[0]), ptr(ws[1], ds[1]), ptr(ws[2], ds[2]), n, ds[0], ds[1], ds[2], r0, r1));
+          let base = 0;
+          ds.forEach((d, i) => {
+            const lo = Math.min(d, Math.max(0, r0 - base)), hi = Math.min(d, Math.max(0, r1 - base));
+            if (d > 0) assertClose(h.label(`${what} out${i}`), h.read(outs[i]), refMatmul(vals, dequantWeight(q, ws[i]!, n, d).vals, 1, n, d, lo, hi), tol, d);
+            base += d;
+          });
+        }
+      }
+    }
   });
 
   test(`embed_${q}: every row equals the dequantized weight row`, () => {

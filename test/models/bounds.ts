@@ -40,17 +40,20 @@ export interface Bounds {
   /**
    * Prefill at once vs in chunks of 7 vs token by token, over 40 ids: |a − b| ≤ rtol·(1 + |b|).
    * none: measured 8.6e-6 (baseline), 9.1e-6 (relaxed): the 4×8 prefill tile and the decode GEMV sum in
-   * different orders. q8: measured 0, since prefill and decode run the same integer dots on the same
-   * 16-bit activations; the bound allows a T > 1 q8 kernel to reorder the f32 sums of block products.
-   * A T > 1 kernel that quantizes activations differently from decode (e.g. to 8 bits) would differ by
-   * about q8's own error (≈0.1 here): then this bound fails and must be re-measured, not widened blindly.
+   * different orders. q8: prefill (T ≥ 4: qgemm_q8) and decode (matmul_q8) run the same integer dots on
+   * the same 16-bit activations but sum the f32 block products in different orders (kernel outputs agree
+   * to ~2e-7 relative); a later layer's activation that lands on a 16-bit rounding boundary then moves
+   * by one step, so the logits differ by up to 1.05e-3 (baseline), 1.29e-3 (relaxed) (max abs 1.4e-3,
+   * 1% of q8's own error); chunks of 7 vs at once: 0. Bound about 2×. A T > 1 kernel that quantizes
+   * activations differently from decode (e.g. to 8 bits) would differ by about q8's own error (≈0.1 here):
+   * then this bound fails and must be re-measured, not widened blindly.
    */
   prefillRtol: number;
 }
 
 export const BOUNDS: Record<Mode, Bounds> = {
   none: { greedySteps: 200, storiesLogitAtol: 5e-4, qwenAtol: 1e-5, qwenRtol: 1e-4, bf16Atol: 0.2, f16Atol: 0.035, prefillRtol: 1e-5 },
-  q8: { greedySteps: 100, storiesLogitAtol: 0.35, qwenAtol: 0.04, qwenRtol: 0, bf16Atol: 0.5, f16Atol: 0.2, prefillRtol: 1e-5 },
+  q8: { greedySteps: 100, storiesLogitAtol: 0.35, qwenAtol: 0.04, qwenRtol: 0, bf16Atol: 0.5, f16Atol: 0.2, prefillRtol: 3e-3 },
 };
 
 /** Largest |got − want|, for the logged measurement next to a bound. */
