@@ -36,7 +36,7 @@ function matmulFlopsPerToken(dir: string): number {
 
 interface Ratio { what: string; got: string; target: string; ratio: number; ok: boolean }
 
-export function ratios(rows: Row[], peak: Peak, nodeRssMiB?: number): Ratio[] {
+export function ratios(rows: Row[], peak: Peak, nodeRssMiB: (number | undefined)[] = []): Ratio[] {
   const best = (engine: string, dtype: string, key: 'prefill' | 'decode') => Math.max(...rows.filter((r) => r.shape === TARGET_SHAPE && r.engine === engine && r.dtype === dtype && r.m).map((r) => r.m![key] ?? NaN));
   const out: Ratio[] = [];
   const add = (what: string, got: number, target: number, unit: string, targetText: string) => {
@@ -69,7 +69,8 @@ export function ratios(rows: Row[], peak: Peak, nodeRssMiB?: number): Ratio[] {
   if (Number.isFinite(wfp)) add('f32 prefill ≥ 2× wllama F32 prefill', f32p, 2 * wfp, 'tok/s', `2 × ${f(wfp)}`);
   for (const r of rows.filter((x) => x.engine === 'tide' && x.m?.maxRssMiB && x.m.weightBytes)) {
     const limit = 1.1 * ((r.m!.weightBytes! + r.m!.kvBytes!) / 2 ** 20) + 64;
-    const over = nodeRssMiB === undefined ? '' : ` (${f(r.m!.maxRssMiB! - nodeRssMiB, 0)} over a bare child)`;
+    const bare = nodeRssMiB[Math.min(r.threads - 1, 1)];
+    const over = bare === undefined ? '' : ` (${f(r.m!.maxRssMiB! - bare, 0)} over a bare child${r.threads > 1 ? ' with a worker' : ''})`;
     out.push({ what: `peak RSS ≤ 1.1 × (weights + KV) + 64 MiB: ${r.shape} ${r.dtype} t${r.threads}`, got: `${f(r.m!.maxRssMiB, 0)} MiB${over}`, target: `${f(limit, 0)} MiB`, ratio: r.m!.maxRssMiB! / limit, ok: r.m!.maxRssMiB! <= limit });
   }
   return out;
@@ -106,7 +107,7 @@ function machine(): string {
 
 export interface Peak { muladd?: number; fma?: number }
 
-export function writeReport(rows: Row[], o: { quick: boolean; totalS: number; root: string; peak: Peak; nodeRssMiB?: number; check?: string; embed?: string }): string {
+export function writeReport(rows: Row[], o: { quick: boolean; totalS: number; root: string; peak: Peak; nodeRssMiB?: (number | undefined)[]; check?: string; embed?: string }): string {
   const t = table(rows);
   const rs = ratios(rows, o.peak, o.nodeRssMiB);
   const ratioTable = ['| target (SmolLM2-135M shape) | Tide | target | ratio | met |', '|---|---|---|---|---|',
@@ -142,8 +143,9 @@ Targets are ratios to peers measured on this machine kind on an idle machine (..
 reported, not asserted. The wasm f32x4 peak was measured by this run (bench/peak.ts, one thread, best of 5):
 mul+add ${f(o.peak.muladd)} GFLOP/s, relaxed madd ${f(o.peak.fma)} GFLOP/s (idle machine, peers: 55 and 62).
 Prefill GFLOP/s counts 2 × the layer matmul parameters per token. A child process that loads nothing
-(plain Node) peaks at ${f(o.nodeRssMiB, 0)} MiB RSS, and each worker thread adds about 11 MiB (a Node
-environment of its own; t2 − t1 rows); the memory target counts both.
+(plain Node) peaks at ${f(o.nodeRssMiB?.[0], 0)} MiB RSS, and ${f(o.nodeRssMiB?.[1], 0)} MiB with one idle worker thread
+(a Node environment of its own, as a 2-thread row's pool has); the memory target counts both, so on the
+smallest models' 2-thread rows Node itself takes most of the 64 MiB allowance.
 
 ${ratioTable}
 
@@ -158,7 +160,7 @@ ${o.embed ?? 'not run (--shapes given)'}
 - Native llama.cpp is not run by the bench (no native code here): its figures in the targets come from
   ../shared/peers/RESULTS.md, measured on an idle machine of this kind.
 - wllama: only its single-thread build (the multi-thread build needs emscripten's pthread workers served
-  through the Node shims), as F32 and Q8_0 GGUF; on Qwen2.5-0.5B 3 runs of 16 decode tokens (a single-thread
+  through the Node shims), as F32 and Q8_0 GGUF; on Qwen2.5-0.5B 16 decode tokens per run (a single-thread
   0.5B run takes over a minute; a BF16 GGUF prefills 4× slower than F32 in wllama 2.3.7, so none).
   onnxruntime-web: a prefill-only graph (no KV cache), so no decode figure; on Qwen2.5-0.5B 2 threads only.
   No peer runs the DeepSeek-R1-Distill-Qwen-1.5B shape: its f32 weights (7.1 GB) exceed wasm32's 4 GiB;
