@@ -9,7 +9,7 @@ import { l2normalize, pool, POOLINGS, readSentenceConfig, type Pooling, type Sen
 import { openCheckpoint } from './safetensors.js';
 import type { ModelFiles } from './sources.js';
 import type { SourceOptions } from './remote.js';
-import { openModelFiles } from './open.js';
+import { withModelFiles } from './open.js';
 import { bertSpecFromConfig, type BertSpec } from './spec.js';
 import { defaultSpawner, resolveThreads, ThreadPool } from './threads.js';
 import { TextTokenizer } from './tokenizer.js';
@@ -216,12 +216,7 @@ export async function loadEmbedderFrom(files: ModelFiles, opts: EmbedderOptions 
  * ```
  */
 export async function loadEmbedder(source: string | ModelFiles, opts: EmbedderOptions & SourceOptions = {}): Promise<Embedder> {
-  const files = typeof source === 'string' ? await openModelFiles(source, opts) : source;
-  try {
-    return await loadEmbedderFrom(files, opts);
-  } finally {
-    if (files !== source) await files.close?.();
-  }
+  return withModelFiles(source, opts, (files) => loadEmbedderFrom(files, opts));
 }
 
 /** cos(a, b) = a·b / (‖a‖ ‖b‖), accumulated in float64; 0 when either vector is zero. */

@@ -13,7 +13,7 @@
 import { loadModelFrom, type LoadOptions, type Model } from './model.js';
 import type { ModelFiles } from './sources.js';
 import type { SourceOptions } from './remote.js';
-import { openModelFiles } from './open.js';
+import { withModelFiles } from './open.js';
 
 export { Model, loadModelFrom, type LoadOptions, type ModelInfo } from './model.js';
 export { Session, type SessionOptions } from './session.js';
@@ -49,10 +49,5 @@ export * from './errors.js';
  * model.safetensors (or a sharded index) and, for text, tokenizer.json. Downloads go through a cache.
  */
 export async function loadModel(source: string | ModelFiles, opts: LoadOptions & SourceOptions = {}): Promise<Model> {
-  const files = typeof source === 'string' ? await openModelFiles(source, opts) : source;
-  try {
-    return await loadModelFrom(files, opts);
-  } finally {
-    if (files !== source) await files.close?.();
-  }
+  return withModelFiles(source, opts, (files) => loadModelFrom(files, opts));
 }

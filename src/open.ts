@@ -19,3 +19,13 @@ export async function openModelFiles(source: string, opts: SourceOptions = {}): 
   const { dirSource } = await import(nodeEntry) as typeof import('./node/index.js');
   return dirSource(source);
 }
+
+/** fn over the files of `source`: opened here from a string and closed after; ModelFiles given stay open. */
+export async function withModelFiles<T>(source: string | ModelFiles, opts: SourceOptions, fn: (files: ModelFiles) => Promise<T>): Promise<T> {
+  const files = typeof source === 'string' ? await openModelFiles(source, opts) : source;
+  try {
+    return await fn(files);
+  } finally {
+    if (files !== source) await files.close?.();
+  }
+}

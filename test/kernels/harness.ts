@@ -144,6 +144,22 @@ export function untouched(n: number): Float64Array {
   return new Float64Array(n).fill(NaN);
 }
 
+/**
+ * The float64 reference of every matmul kernel: out[t, r] = Σ_j w[r, j]·x[t, j] over rows of n, for r in
+ * [r0, r1), written into `out` (by default all NaN, so what the kernel must not write stays NaN).
+ */
+export function refMatmul(x: ArrayLike<number>, w: ArrayLike<number>, T: number, n: number, d: number,
+                          r0 = 0, r1 = d, out = untouched(T * d)): Float64Array {
+  for (let t = 0; t < T; t++) {
+    for (let r = r0; r < r1; r++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += w[r * n + j] * x[t * n + j];
+      out[t * d + r] = s;
+    }
+  }
+  return out;
+}
+
 /** IEEE binary16 bits → number, from the definition (sign, 5-bit exponent with bias 15, 10-bit mantissa). */
 export function decodeF16(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;

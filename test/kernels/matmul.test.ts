@@ -1,7 +1,7 @@
 // matvec_f32 and matmul_f32 against float64 loops: every tail of n, the 4-token tile's T tails, and
 // partial row ranges whose untouched rows must stay NaN.
 import { test } from 'uvu';
-import { assertClose, floats, harness, PLACEMENTS, rng, untouched, type Tol } from './harness.js';
+import { assertClose, floats, harness, PLACEMENTS, refMatmul, rng, type Tol } from './harness.js';
 
 const h = await harness();
 const { k } = h;
@@ -14,19 +14,6 @@ const dotTol = (n: number): Tol => ({ rtol: 1e-6 * Math.sqrt(n), atol: 1e-6 * Ma
 
 const NS = [1, 3, 4, 5, 7, 31, 32, 33, 67, 257];
 const TS = [1, 3, 4, 5, 9];
-
-/** out[t, r] = Σ_j W[r, j]·x[t, j] for r in [r0, r1); every other element stays NaN. */
-function refMatmul(x: Float32Array, w: Float32Array, T: number, n: number, d: number, r0: number, r1: number) {
-  const out = untouched(T * d);
-  for (let t = 0; t < T; t++) {
-    for (let r = r0; r < r1; r++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) s += w[r * n + j] * x[t * n + j];
-      out[t * d + r] = s;
-    }
-  }
-  return out;
-}
 
 /** Full, partial (r0 > 0 and r1 < d) and empty row ranges over d rows. */
 function rowRanges(d: number): [number, number][] {

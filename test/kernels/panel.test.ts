@@ -3,7 +3,7 @@
 // tile, partial row ranges (untouched rows stay NaN), packing in row chunks, and dirty padding.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertClose, decodeF16, encodeF16, floats, harness, PLACEMENTS, rng, untouched, type Buf, type Tol } from './harness.js';
+import { assertClose, decodeF16, encodeF16, floats, harness, PLACEMENTS, refMatmul, rng, type Buf, type Tol } from './harness.js';
 
 const h = await harness();
 const { k } = h;
@@ -45,18 +45,6 @@ function pack(kind: Kind, bits: Float32Array | Uint16Array, n: number, d: number
 }
 
 const matmulOf = (kind: Kind) => (kind === 'f32' ? k.matmul_f32p8 : kind === 'bf16' ? k.matmul_bf16p8 : k.matmul_f16p8);
-
-function refMatmul(x: Float32Array, w: Float64Array, T: number, n: number, d: number, r0: number, r1: number) {
-  const out = untouched(T * d);
-  for (let t = 0; t < T; t++) {
-    for (let r = r0; r < r1; r++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) s += w[r * n + j] * x[t * n + j];
-      out[t * d + r] = s;
-    }
-  }
-  return out;
-}
 
 function rowRanges(d: number): [number, number][] {
   const ranges: [number, number][] = [[0, d], [Math.min(1, d), Math.min(1, d)]];

@@ -2,7 +2,7 @@
 // activations as quantize_q8/_q4 and quantize_act_q16/_q8 made them: tails of n (zero-padded blocks), of the
 // 8-row panel and of the 4-token tile, row ranges cut as threads cut them, NaN-poisoned outputs, junk scratch.
 import { test } from 'uvu';
-import { assertClose, floats, harness, PLACEMENTS, rng, untouched, type Buf } from './harness.js';
+import { assertClose, floats, harness, PLACEMENTS, refMatmul, rng, untouched, type Buf } from './harness.js';
 
 const h = await harness();
 const { k } = h;
@@ -38,20 +38,6 @@ function activations(q: Q, xs: Float32Array, T: number, n: number): { xq: Buf; v
   return { xq, vals: Float64Array.from(quants, (v, i) => v * scales[i >> 5]) };
 }
 
-function reference(xv: Float64Array, wv: Float64Array, T: number, n: number, d: number, ranges: number[][]): Float64Array {
-  const out = untouched(T * d), L = nb(n) * 32;
-  for (const [r0, r1] of ranges) {
-    for (let t = 0; t < T; t++) {
-      for (let r = r0; r < r1; r++) {
-        let s = 0;
-        for (let j = 0; j < L; j++) s += wv[r * L + j] * xv[t * L + j];
-        out[t * d + r] = s;
-      }
-    }
-  }
-  return out;
-}
-
 /** Row ranges as callers make them: whole, cut off at either end, and the 16-row chunks the thread pool makes. */
 function rowRanges(d: number): number[][][] {
   const chunks: number[][] = [];
@@ -77,7 +63,9 @@ function check(q: Q, T: number, n: number, d: number, seed: number): void {
       });
       // Block dots are exact integers; only the f32 scale products and the sums over blocks round.
       const tol = { rtol: 1e-5, atol: 1e-5 * Math.sqrt(n) };
-      assertClose(h.label(what), h.read(out), reference(vals, weightValues(q, w, n, d), T, n, d, ranges), tol, d);
+      const wv = weightValues(q, w, n, d), ref = untouched(T * d);
+      for (const [r0, r1] of ranges) refMatmul(vals, wv, T, nb(n) * 32, d, r0, r1, ref);
+      assertClose(h.label(what), h.read(out), ref, tol, d);
     }
   }
 }
@@ -108,7 +96,7 @@ test('qgemm_q4: extreme nibbles and activations stay exact (i16 half-block sums 
     const { xq, vals } = activations(q, xs, T, n);
     const s = h.alloc('scratch', scratchBytes(n)), out = h.f32('out', T * d);
     h.call(`qgemm_${q} extremes`, [out, s], () => (q === 'q8' ? k.qgemm_q8 : k.qgemm_q4)(out.ptr, xq.ptr, w.ptr, s.ptr, T, n, d, 0, d));
-    assertClose(h.label(`qgemm_${q} extremes`), h.read(out), reference(vals, weightValues(q, w, n, d), T, n, d, [[0, d]]), { rtol: 1e-6, atol: 1e-6 }, d);
+    assertClose(h.label(`qgemm_${q} extremes`), h.read(out), refMatmul(vals, weightValues(q, w, n, d), T, nb(n) * 32, d), { rtol: 1e-6, atol: 1e-6 }, d);
   }
 });
 

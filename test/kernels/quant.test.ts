@@ -3,7 +3,7 @@
 // 4-row group and of T, partial row ranges whose other rows stay NaN, and row-chunked quantization.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertClose, floats, harness, PLACEMENTS, rng, untouched, type Buf } from './harness.js';
+import { assertClose, floats, harness, PLACEMENTS, refMatmul, rng, type Buf } from './harness.js';
 
 const h = await harness();
 const { k } = h;
@@ -100,18 +100,6 @@ function quantizeAct(q: Q, xs: Float32Array, T: number, n: number): { xq: Buf; v
   return { xq, vals };
 }
 
-function refMatmul(xv: Float64Array, wv: Float64Array, T: number, n: number, d: number, r0: number, r1: number) {
-  const out = untouched(T * d), L = nb(n) * 32;
-  for (let t = 0; t < T; t++) {
-    for (let r = r0; r < r1; r++) {
-      let s = 0;
-      for (let j = 0; j < L; j++) s += wv[r * L + j] * xv[t * L + j];
-      out[t * d + r] = s;
-    }
-  }
-  return out;
-}
-
 function check(q: Q, T: number, n: number, d: number, seed: number): void {
   const rand = rng(seed);
   const xs = floats(rand, T * n, -3, 3), ws = floats(rand, d * n);
@@ -126,7 +114,7 @@ function check(q: Q, T: number, n: number, d: number, seed: number): void {
       h.call(what, [out], () => (q === 'q8' ? k.matmul_q8 : k.matmul_q4)(out.ptr, xq.ptr, w.ptr, T, n, d, r0, r1));
       // Block dots are exact integers; only the f32 scale products and the sum over blocks round.
       const tol = { rtol: 1e-5, atol: 1e-5 * Math.sqrt(n) };
-      assertClose(h.label(what), h.read(out), refMatmul(vals, dequantWeight(q, w, n, d).vals, T, n, d, r0, r1), tol, d);
+      assertClose(h.label(what), h.read(out), refMatmul(vals, dequantWeight(q, w, n, d).vals, T, nb(n) * 32, d, r0, r1), tol, d);
     }
   }
 }
@@ -161,7 +149,7 @@ for (const q of ['q8', 'q4'] as const) {
           let base = 0;
           ds.forEach((d, i) => {
             const lo = Math.min(d, Math.max(0, r0 - base)), hi = Math.min(d, Math.max(0, r1 - base));
-            if (d > 0) assertClose(h.label(`${what} out${i}`), h.read(outs[i]), refMatmul(vals, dequantWeight(q, ws[i]!, n, d).vals, 1, n, d, lo, hi), tol, d);
+            if (d > 0) assertClose(h.label(`${what} out${i}`), h.read(outs[i]), refMatmul(vals, dequantWeight(q, ws[i]!, n, d).vals, 1, nb(n) * 32, d, lo, hi), tol, d);
             base += d;
           });
         }
