@@ -57,11 +57,12 @@ export async function openUrl(url: string, o: RequestOptions): Promise<Opened | 
 export async function save(o: Opened, writer: CacheWriter, onBytes: (loadedBytes: number) => void): Promise<ByteReader> {
   const { url, res, totalBytes, timer } = o;
   let loaded = 0;
+  const reader = res.body?.getReader();
   try {
-    if (!res.body) throw new SourceError(`${url}: response has no body`);
-    const reader = res.body.getReader();
+    if (!reader) throw new SourceError(`${url}: response has no body`);
     for (;;) {
-      const { done, value } = await reader.read().catch((e) => { throw timer.explain(e, `${url}: connection lost after ${loaded}${of(totalBytes)} bytes`); });
+      const { done, value } = await readOrAbort(reader, timer.signal)
+        .catch((e) => { throw timer.explain(e, `${url}: connection lost after ${loaded}${of(totalBytes)} bytes`); });
       if (done) break;
       timer.touch();
       await writer.write(value);
@@ -76,9 +77,23 @@ export async function save(o: Opened, writer: CacheWriter, onBytes: (loadedBytes
   } catch (e) {
     timer.stop();
     await writer.abort().catch(() => undefined);
-    await res.body?.cancel().catch(() => undefined);
+    // Not awaited: after an abort, Node 20's fetch may never settle the cancel either (see readOrAbort).
+    void reader?.cancel().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * reader.read(), rejected as soon as `signal` aborts: Node 20's fetch can leave a read pending forever
+ * when its request is aborted mid-body (seen here: a load whose other file 404s hung 1 time in 6).
+ */
+function readOrAbort(reader: ReadableStreamDefaultReader<Uint8Array>, signal: AbortSignal): Promise<ReadableStreamReadResult<Uint8Array>> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((ok, fail) => {
+    const onAbort = () => fail(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    reader.read().then(ok, fail).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 const of = (total: number) => (Number.isNaN(total) ? '' : ` of ${total}`);
