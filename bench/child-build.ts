@@ -10,7 +10,7 @@ import { join } from 'node:path';
  * (removed when the process exits) and return the path of its child.js. Packages stay imports, resolved
  * from node_modules above. src/node/*.ts are entries of their own because the core reaches them by
  * computed imports (./node/threads.js starts ./worker.js); the kernels are copied to ../build/, where
- * src/wasm.ts looks for them from src/ or dist/, so a rebuild during the run does not change them.
+ * src/runtime/wasm.ts looks for them from src/ or dist/, so a rebuild during the run does not change them.
  */
 export async function buildChild(root: string): Promise<string> {
   const parent = join(root, 'node_modules', '.cache', 'tide-bench-child');

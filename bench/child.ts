@@ -2,7 +2,7 @@
 // `node <bundle>/child.js '<json Job>'` prints one line "RESULT <json Measured>". The bench runs it bundled
 // as JavaScript (bench/child-build.ts); `node --import tsx bench/child.ts '<json>'` runs it from source.
 import { loadModel } from '../src/index.js';
-import { argmax } from '../src/sampler.js';
+import { argmax } from '../src/text/sampler.js';
 import type { Job, Measured } from './job.js';
 import { benchPrompt, median, WARM_DECODE } from './job.js';
 

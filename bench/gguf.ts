@@ -102,7 +102,7 @@ function toBf16(x: Float32Array): Uint8Array {
  */
 function metadata(arch: 'llama' | 'qwen2', config: Record<string, any>, type: GgufType): Kv[] {
   const H = config.num_attention_heads, V = config.vocab_size, dim = config.hidden_size;
-  // transformers ≥ 5 writes rope_theta inside rope_parameters (as src/spec.ts reads it).
+  // transformers ≥ 5 writes rope_theta inside rope_parameters (as src/families/spec.ts reads it).
   const theta = config.rope_parameters?.rope_theta ?? config.rope_theta ?? 10000;
   const toks = ['<unk>', '<s>', '</s>', ...Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`)];
   while (toks.length < V) toks.push(`\u2581t${toks.length}`);

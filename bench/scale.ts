@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadModel } from '../src/index.js';
-import { argmax } from '../src/sampler.js';
+import { argmax } from '../src/text/sampler.js';
 import { ensureModel, SHAPES } from './weights.js';
 
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;

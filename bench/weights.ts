@@ -3,8 +3,8 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { specFromConfig } from '../src/spec.js';
-import { weightTable } from '../src/models/llama.js';
+import { specFromConfig } from '../src/families/spec.js';
+import { weightTable } from '../src/families/llama.js';
 
 export const CACHE = process.env.TIDE_BENCH_CACHE ?? join(homedir(), '.cache', 'tide-bench');
 const CONFIGS = process.env.TIDE_SHARED ? join(process.env.TIDE_SHARED, 'models/configs') : new URL('../../shared/models/configs', import.meta.url).pathname;

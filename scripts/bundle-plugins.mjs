@@ -10,10 +10,10 @@ const NODE_SRC = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 's
 export const wasmBesideBundle = {
   name: 'wasm-beside-bundle',
   setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]wasm\.ts$/ }, async (args) => {
+    b.onLoad({ filter: /[\\/]src[\\/]runtime[\\/]wasm\.ts$/ }, async (args) => {
       const text = await readFile(args.path, 'utf8');
-      if (!text.includes('`../build/')) throw new Error('src/wasm.ts no longer loads `../build/…`; update scripts/bundle.mjs');
-      return { contents: text.replaceAll('`../build/', '`./'), loader: 'ts' };
+      if (!text.includes('`../../build/')) throw new Error('src/runtime/wasm.ts no longer loads `../../build/…`; update scripts/bundle.mjs');
+      return { contents: text.replaceAll('`../../build/', '`./'), loader: 'ts' };
     });
   },
 };

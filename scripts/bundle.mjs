@@ -17,8 +17,8 @@ const COMMON = { bundle: true, format: 'esm', target: 'es2022', minify: true, le
 
 async function main() {
   await rm(OUT, { recursive: true, force: true });
-  // web-worker.js is what browser threads start (src/threads.ts), beside tide.js; it has its own module instance.
-  const entryPoints = { tide: join(SRC, 'index.ts'), 'web-worker': join(SRC, 'web-worker.ts') };
+  // web-worker.js is what browser threads start (src/runtime/threads.ts), beside tide.js; it has its own module instance.
+  const entryPoints = { tide: join(SRC, 'index.ts'), 'web-worker': join(SRC, 'runtime', 'web-worker.ts') };
   const core = await esbuild.build({ ...COMMON, platform: 'browser', entryPoints, outdir: OUT, plugins: [wasmBesideBundle, nodePartsExternal] });
   for (const name of Object.keys(entryPoints)) checkNoBuiltins(core.metafile, join(OUT, `${name}.js`));
 

@@ -11,36 +11,36 @@
  * ```
  */
 import { loadModelFrom, type LoadOptions, type Model } from './model.js';
-import type { ModelFiles } from './sources.js';
-import type { SourceOptions } from './remote.js';
-import { withModelFiles } from './open.js';
+import type { ModelFiles } from './sources/sources.js';
+import type { SourceOptions } from './sources/remote.js';
+import { withModelFiles } from './sources/open.js';
 
 export { Model, loadModelFrom, type LoadOptions, type ModelInfo } from './model.js';
-export { Session, type SessionOptions } from './session.js';
-export { TextTokenizer } from './tokenizer.js';
+export { Session, type SessionOptions } from './runtime/session.js';
+export { TextTokenizer } from './text/tokenizer.js';
 export {
   generateIds, generate, encodePrompt, Generation, type GenerateOptions, type GenerateResult, type FinishReason, type Prompt,
-} from './generate.js';
-export { argmax, Sampler, samplingDefaults, type SamplingOptions } from './sampler.js';
-export { Rng } from './rng.js';
-export { TextStream, StopMatcher } from './stream.js';
-export { ChatTemplate, CHAT_ROLES, type ChatMessage, type ChatTemplateOptions } from './chat.js';
-export { ReasoningSplitter, splitReasoning, type ReasoningParts } from './reasoning.js';
-export { chatCompletion, type ChatRequest, type ChatCompletion, type ChatChunk } from './openai.js';
-export { specFromConfig, type ModelSpec } from './spec.js';
+} from './text/generate.js';
+export { argmax, Sampler, samplingDefaults, type SamplingOptions } from './text/sampler.js';
+export { Rng } from './text/rng.js';
+export { TextStream, StopMatcher } from './text/stream.js';
+export { ChatTemplate, CHAT_ROLES, type ChatMessage, type ChatTemplateOptions } from './text/chat.js';
+export { ReasoningSplitter, splitReasoning, type ReasoningParts } from './text/reasoning.js';
+export { chatCompletion, type ChatRequest, type ChatCompletion, type ChatChunk } from './text/openai.js';
+export { specFromConfig, type ModelSpec } from './families/spec.js';
 export { loadEmbedder, loadEmbedderFrom, Embedder, cosineSimilarity, topK, POOLINGS, type Pooling, type EmbedOptions,
-  type EmbedderOptions, type Embeddings, type EmbeddingMatrix } from './embed.js';
-export { bertSpecFromConfig, type BertSpec } from './spec.js';
-export { readHeader, openCheckpoint, type Checkpoint, type TensorInfo } from './safetensors.js';
-export { bytesReader, type ByteReader, type ModelFiles } from './sources.js';
-export { openModelFiles } from './open.js';
-export { RemoteFiles, modelBaseUrl, type SourceOptions, type DownloadProgress } from './remote.js';
-export { memoryCache, browserCache, defaultCache, type ModelCache, type CacheWriter } from './cache.js';
-export { relaxedSimdSupported, type SimdFlavor } from './wasm.js';
-export { Trace, timedOps, topProbs } from './trace.js';
-export type { TraceHook } from './models/llama.js';
-export { inspect, formatInspection, type Inspection, type InspectOptions } from './inspect.js';
-export { inspectionHtml } from './inspect-html.js';
+  type EmbedderOptions, type Embeddings, type EmbeddingMatrix } from './text/embed.js';
+export { bertSpecFromConfig, type BertSpec } from './families/spec.js';
+export { readHeader, openCheckpoint, type Checkpoint, type TensorInfo } from './formats/safetensors.js';
+export { bytesReader, type ByteReader, type ModelFiles } from './sources/sources.js';
+export { openModelFiles } from './sources/open.js';
+export { RemoteFiles, modelBaseUrl, type SourceOptions, type DownloadProgress } from './sources/remote.js';
+export { memoryCache, browserCache, defaultCache, type ModelCache, type CacheWriter } from './sources/cache.js';
+export { relaxedSimdSupported, type SimdFlavor } from './runtime/wasm.js';
+export { Trace, timedOps, topProbs } from './inspect/trace.js';
+export type { TraceHook } from './families/llama.js';
+export { inspect, formatInspection, type Inspection, type InspectOptions } from './inspect/inspect.js';
+export { inspectionHtml } from './inspect/html.js';
 export * from './errors.js';
 
 /**

@@ -1,20 +1,20 @@
 // Loading: config.json → spec → memory plan → checkpoint tensors into the arena → Model.
 // Knows file names and dtypes; the graph itself lives in src/models/.
-import { Arena, checkPlan, WASM32_MAX_BYTES, type Tensor } from './arena.js';
+import { Arena, checkPlan, WASM32_MAX_BYTES, type Tensor } from './runtime/arena.js';
 import { ConfigError, DtypeError, OptionError, SafetensorsError, ShapeError } from './errors.js';
-import { allocRunState, bindWeights, planRunState, weightTable, type LlamaWeights, type RunState } from './models/llama.js';
-import { actQuantBytes, Ops, qgemmScratchBytes } from './ops.js';
-import { ropeFrequencies } from './rope.js';
-import { openCheckpoint, readTensor, type Checkpoint, type TensorInfo } from './safetensors.js';
-import { DEFAULT_CONTEXT, DEFAULT_PREFILL_CHUNK, Session, type SessionOptions } from './session.js';
-import type { ModelFiles } from './sources.js';
-import { defaultSpawner, resolveThreads, ThreadPool } from './threads.js';
-import { specFromConfig, tokenIds, type ModelSpec } from './spec.js';
-import { TextTokenizer } from './tokenizer.js';
-import { generate, type GenerateOptions, type GenerateResult, type Generation, type Prompt } from './generate.js';
-import { chatCompletion, type ChatChunk, type ChatCompletion, type ChatRequest } from './openai.js';
-import { kernelModule, type SimdFlavor, type WasmInput } from './wasm.js';
-import { checkQuantize, decoderStorage, loadRows, stagingBytes, tensorBytes, type Quantize, type Storage } from './weights.js';
+import { allocRunState, bindWeights, planRunState, weightTable, type LlamaWeights, type RunState } from './families/llama.js';
+import { actQuantBytes, Ops, qgemmScratchBytes } from './runtime/ops.js';
+import { ropeFrequencies } from './families/rope.js';
+import { openCheckpoint, readTensor, type Checkpoint, type TensorInfo } from './formats/safetensors.js';
+import { DEFAULT_CONTEXT, DEFAULT_PREFILL_CHUNK, Session, type SessionOptions } from './runtime/session.js';
+import type { ModelFiles } from './sources/sources.js';
+import { defaultSpawner, resolveThreads, ThreadPool } from './runtime/threads.js';
+import { specFromConfig, tokenIds, type ModelSpec } from './families/spec.js';
+import { TextTokenizer } from './text/tokenizer.js';
+import { generate, type GenerateOptions, type GenerateResult, type Generation, type Prompt } from './text/generate.js';
+import { chatCompletion, type ChatChunk, type ChatCompletion, type ChatRequest } from './text/openai.js';
+import { kernelModule, type SimdFlavor, type WasmInput } from './runtime/wasm.js';
+import { checkQuantize, decoderStorage, loadRows, stagingBytes, tensorBytes, type Quantize, type Storage } from './runtime/weights.js';
 
 export interface LoadOptions {
   /** Kernel module: 'relaxed' where the engine supports it, else 'baseline' (env TIDE_SIMD overrides). */

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ChatTemplate, type ChatMessage } from '../src/chat.js';
+import { ChatTemplate, type ChatMessage } from '../src/text/chat.js';
 import { OptionError, TemplateError } from '../src/errors.js';
 import { oracle, SHARED } from './paths.js';
 

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, cosineSimilarity, loadEmbedderFrom, OptionError, TokenizerError, topK } from '../src/index.js';
-import { FORWARD_TOKENS, packBatches } from '../src/embed.js';
+import { FORWARD_TOKENS, packBatches } from '../src/text/embed.js';
 import { firstMismatches, oracle } from './paths.js';
 import { tinyBertFiles, wordpieceTokenizerJson } from './models/bert-files.js';
 

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadModel, type Model } from '../src/index.js';
 import { dirSource } from '../src/node/dir-source.js';
-import type { ModelFiles } from '../src/sources.js';
+import type { ModelFiles } from '../src/sources/sources.js';
 import { ContextOverflowError, OptionError, TemplateError, TokenizerError } from '../src/errors.js';
 import { readFile } from 'node:fs/promises';
 import { oracle, ROOT, SHARED, sharedModel, WEIGHTS } from './paths.js';

@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadModel, OptionError, type Model } from '../src/index.js';
-import { inspect, formatInspection } from '../src/inspect.js';
-import { inspectionHtml } from '../src/inspect-html.js';
+import { inspect, formatInspection } from '../src/inspect/inspect.js';
+import { inspectionHtml } from '../src/inspect/html.js';
 import { main } from '../src/cli/index.js';
 import { firstMismatches, ROOT, sharedModel, WEIGHTS } from './paths.js';
 

@@ -1,7 +1,7 @@
 // Splitting a reasoning model's <think> block from its answer, whole and streamed in any cut.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { promptOpensReasoning, ReasoningSplitter, splitReasoning } from '../src/reasoning.js';
+import { promptOpensReasoning, ReasoningSplitter, splitReasoning } from '../src/text/reasoning.js';
 
 const R1 = 'Okay, the user greets me.\n</think>\n\nHello! How can I help?';
 

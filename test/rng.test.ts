@@ -1,7 +1,7 @@
 // Rng against the C reference (test/fixtures/xoshiro128ss-ref.c: Vigna's xoshiro128** + splitmix32, built with gcc).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Rng } from '../src/rng.js';
+import { Rng } from '../src/text/rng.js';
 import { OptionError } from '../src/errors.js';
 
 // Printed by `gcc -O2 test/fixtures/xoshiro128ss-ref.c && ./a.out`.

@@ -1,10 +1,10 @@
-// Fuzz for src/safetensors.ts: 10 000 seeded mutations of a small valid file. Each must load (and
+// Fuzz for src/formats/safetensors.ts: 10 000 seeded mutations of a small valid file. Each must load (and
 // then every tensor must read back in bounds) or be refused with a one-line TideError; nothing else.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readHeader, readTensor } from '../src/safetensors.js';
+import { readHeader, readTensor } from '../src/formats/safetensors.js';
 import { TideError } from '../src/errors.js';
-import { bytesReader } from '../src/sources.js';
+import { bytesReader } from '../src/sources/sources.js';
 import { rng as seededRandom } from './paths.js';
 
 const SEED = 0x5afe7e45;

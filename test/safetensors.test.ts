@@ -1,10 +1,10 @@
-// Tests for src/safetensors.ts: files built in memory for every fault the reader must name,
+// Tests for src/formats/safetensors.ts: files built in memory for every fault the reader must name,
 // sharded checkpoints over a fake ModelFiles, and the real stories260K files in ../shared/models.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DTYPE_BYTES, openCheckpoint, readHeader, readTensor, type StDtype, type TensorInfo } from '../src/safetensors.js';
+import { DTYPE_BYTES, openCheckpoint, readHeader, readTensor, type StDtype, type TensorInfo } from '../src/formats/safetensors.js';
 import { DtypeError, SafetensorsError, ShapeError, SourceError } from '../src/errors.js';
-import { bytesReader, type ByteReader, type ModelFiles } from '../src/sources.js';
+import { bytesReader, type ByteReader, type ModelFiles } from '../src/sources/sources.js';
 import { dirSource } from '../src/node/dir-source.js';
 import { fileURLToPath } from 'node:url';
 

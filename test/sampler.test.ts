@@ -1,9 +1,9 @@
 // Each sampler stage on hand-made logits with known answers, in transformers' semantics.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { argmax, draw, minP, penalties, repetitionPenalty, Sampler, samplingDefaults, softmax, temperature, topK, topP } from '../src/sampler.js';
+import { argmax, draw, minP, penalties, repetitionPenalty, Sampler, samplingDefaults, softmax, temperature, topK, topP } from '../src/text/sampler.js';
 import { OptionError } from '../src/errors.js';
-import { Rng } from '../src/rng.js';
+import { Rng } from '../src/text/rng.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SHARED } from './paths.js';

@@ -5,12 +5,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rmSync } from 'node:fs';
 import OpenAI from 'openai';
-import { loadEmbedder, type Embedder } from '../src/embed.js';
+import { loadEmbedder, type Embedder } from '../src/text/embed.js';
 import { loadModel, type Model } from '../src/index.js';
 import { startServer, type TideServer } from '../src/server/index.js';
 import { JobQueue } from '../src/server/queue.js';
 import { ApiError } from '../src/server/errors.js';
-import { Session } from '../src/session.js';
+import { Session } from '../src/runtime/session.js';
 import { firstMismatches, oracle, sharedModel, WEIGHTS } from './paths.js';
 import { chatModelDir, freePort, sseData, THINK_TEMPLATE } from './server-fixture.js';
 

@@ -1,4 +1,4 @@
-// Tests for src/remote.ts, src/download.ts and the caches: loading over HTTP from a local node:http
+// Tests for src/sources/remote.ts, src/sources/download.ts and the caches: loading over HTTP from a local node:http
 // server that serves ../shared/models (and hub-style paths), with 404s, cut-off bodies and stalls.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { specFromConfig, ConfigError } from '../src/index.js';
-import { ropeFrequencies } from '../src/rope.js';
+import { ropeFrequencies } from '../src/families/rope.js';
 import { SHARED, sharedModel } from './paths.js';
 
 const config = (dir: string) => JSON.parse(readFileSync(`${dir}/config.json`, 'utf8'));

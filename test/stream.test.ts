@@ -4,8 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { StopMatcher, TextStream } from '../src/stream.js';
-import { TextTokenizer } from '../src/tokenizer.js';
+import { StopMatcher, TextStream } from '../src/text/stream.js';
+import { TextTokenizer } from '../src/text/tokenizer.js';
 import { oracle, ROOT, SHARED } from './paths.js';
 
 const read = (dir: string, f: string) => readFileSync(resolve(dir, f), 'utf8');

@@ -1,11 +1,11 @@
-// The worker pool itself (src/threads.ts): chunking, every row done exactly once by some thread, the
+// The worker pool itself (src/runtime/threads.ts): chunking, every row done exactly once by some thread, the
 // per-thread scratch offset, fewer threads than the pool, and the thread-count option's validation.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Arena } from '../src/arena.js';
+import { Arena } from '../src/runtime/arena.js';
 import { OptionError } from '../src/errors.js';
-import { chunkRows, defaultSpawner, resolveThreads, ThreadPool } from '../src/threads.js';
-import { kernelModule } from '../src/wasm.js';
+import { chunkRows, defaultSpawner, resolveThreads, ThreadPool } from '../src/runtime/threads.js';
+import { kernelModule } from '../src/runtime/wasm.js';
 
 async function withPool(threads: number, body: (arena: Arena, pool: ThreadPool) => void): Promise<void> {
   const km = await kernelModule({ shared: true });

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { TextTokenizer } from '../src/tokenizer.js';
+import { TextTokenizer } from '../src/text/tokenizer.js';
 import { oracle, ROOT, SHARED } from './paths.js';
 
 interface Case { tokenizer: string; text: string; ids: number[] }

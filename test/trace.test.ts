@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { loadModel, generateIds, type Model } from '../src/index.js';
-import { Trace, topProbs } from '../src/trace.js';
+import { Trace, topProbs } from '../src/inspect/trace.js';
 import { main } from '../src/cli/index.js';
 import { oracle, sharedModel, WEIGHTS } from './paths.js';
 
@@ -24,7 +24,7 @@ function checkpointF32(file: string, name: string): Float32Array {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8 + n + start, bytes.byteOffset + 8 + n + end));
 }
 
-/** Each layer's named steps, in forward order (src/models/llama.ts). */
+/** Each layer's named steps, in forward order (src/families/llama.ts). */
 const LAYER_STEPS = ['attn_norm', 'q', 'k', 'v', 'attn', 'attn_out', 'ffn_inp', 'ffn_norm', 'ffn_act', 'ffn_out', 'l_out'];
 
 test('a traced generation gives llama2.c\'s greedy ids, like an untraced one', async () => {

@@ -2,7 +2,7 @@
 // /exit (or end of input) quits, Ctrl-C stops the current answer without quitting.
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { ChatTemplate, type ChatMessage } from '../chat.js';
+import { ChatTemplate, type ChatMessage } from '../text/chat.js';
 import { TemplateError, TideError, TokenizerError } from '../errors.js';
 import type { Model } from '../model.js';
 import { messagesFor, streamAnswer } from './run.js';

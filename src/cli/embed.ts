@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { cosineSimilarity, loadEmbedder, POOLINGS, type Embedder, type EmbedOptions, type Pooling } from '../embed.js';
+import { cosineSimilarity, loadEmbedder, POOLINGS, type Embedder, type EmbedOptions, type Pooling } from '../text/embed.js';
 import { TideError } from '../errors.js';
 import { ids, int } from './args.js';
 

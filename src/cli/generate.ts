@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { OptionError } from '../errors.js';
 import type { Model } from '../model.js';
 import { ids, int, round } from './args.js';
-import { Trace } from '../trace.js';
+import { Trace } from '../inspect/trace.js';
 import { generateOptions, loadText, samplingFlags, speedLine, tokenizerFlag } from './text.js';
 
 export function register(program: Command): void {

@@ -3,8 +3,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TideError, TokenizerError } from '../errors.js';
-import { formatInspection, inspect } from '../inspect.js';
-import { inspectionHtml } from '../inspect-html.js';
+import { formatInspection, inspect } from '../inspect/inspect.js';
+import { inspectionHtml } from '../inspect/html.js';
 import { ids, int, loadFor } from './args.js';
 
 export function register(program: Command): void {

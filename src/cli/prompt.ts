@@ -2,9 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { ChatTemplate } from '../chat.js';
+import { ChatTemplate } from '../text/chat.js';
 import { OptionError, SourceError, TemplateError, TokenizerError } from '../errors.js';
-import { TextTokenizer } from '../tokenizer.js';
+import { TextTokenizer } from '../text/tokenizer.js';
 
 export function register(program: Command): void {
   program.command('prompt').description('print the chat prompt that messages render to (the chat template of DIR)')

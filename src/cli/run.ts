@@ -1,9 +1,9 @@
 // tide run: one answer to a prompt, streamed; through the chat template when the model has one.
 import type { Command } from 'commander';
-import { ChatTemplate, type ChatMessage } from '../chat.js';
+import { ChatTemplate, type ChatMessage } from '../text/chat.js';
 import type { Model } from '../model.js';
-import { ReasoningSplitter } from '../reasoning.js';
-import { encodePrompt } from '../generate.js';
+import { ReasoningSplitter } from '../text/reasoning.js';
+import { encodePrompt } from '../text/generate.js';
 import { generateOptions, loadText, samplingFlags, speedLine, tokenizerFlag } from './text.js';
 
 export function register(program: Command): void {

@@ -1,7 +1,7 @@
 // tide serve: an OpenAI-compatible HTTP server over one loaded model (src/server/), Node only.
 import { basename, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadEmbedder } from '../embed.js';
+import { loadEmbedder } from '../text/embed.js';
 import { startServer } from '../server/index.js';
 import { loadModel } from '../index.js';
 import { int } from './args.js';

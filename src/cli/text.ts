@@ -4,9 +4,9 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { loadModel, openModelFiles } from '../index.js';
 import { TokenizerError } from '../errors.js';
-import type { GenerateOptions, GenerateResult } from '../generate.js';
+import type { GenerateOptions, GenerateResult } from '../text/generate.js';
 import type { Model } from '../model.js';
-import type { ModelFiles } from '../sources.js';
+import type { ModelFiles } from '../sources/sources.js';
 import { int, num, round } from './args.js';
 
 const logitBias = (v: string, prev: Record<number, number> = {}): Record<number, number> => {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { CacheWriter, ModelCache } from '../cache.js';
+import type { CacheWriter, ModelCache } from '../sources/cache.js';
 import { SourceError } from '../errors.js';
 import { fileReader } from './dir-source.js';
 

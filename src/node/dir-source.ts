@@ -1,7 +1,7 @@
 // ModelFiles over a local directory (Node only).
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ByteReader, ModelFiles } from '../sources.js';
+import type { ByteReader, ModelFiles } from '../sources/sources.js';
 import { SourceError } from '../errors.js';
 
 export async function dirSource(dir: string): Promise<ModelFiles> {

@@ -1,7 +1,7 @@
 // Worker threads for Node: a ThreadSpawner over worker_threads, and the default thread count.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ThreadSpawner } from '../threads.js';
+import type { ThreadSpawner } from '../runtime/threads.js';
 
 // Under tsx (tests, bench) this file is .ts and so is its worker, and tsx's --import hooks do not
 // reach worker threads in Node 20: such a worker registers tsx itself first. Built, both are .js.

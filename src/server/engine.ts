@@ -1,10 +1,10 @@
-// The server's use of generate() (src/generate.ts): every request is checked before it queues (prompt
+// The server's use of generate() (src/text/generate.ts): every request is checked before it queues (prompt
 // ids, context, sampling options), then runs on its own session, which is disposed (its KV cache
 // returned to the model) as soon as the generation ends, is aborted, or fails.
-import type { ChatMessage } from '../chat.js';
-import { encodePrompt, generate, type FinishReason } from '../generate.js';
+import type { ChatMessage } from '../text/chat.js';
+import { encodePrompt, generate, type FinishReason } from '../text/generate.js';
 import type { Model } from '../model.js';
-import { Sampler, samplingDefaults, type SamplingOptions } from '../sampler.js';
+import { Sampler, samplingDefaults, type SamplingOptions } from '../text/sampler.js';
 import { ApiError, invalid, toApiError } from './errors.js';
 import type { GenerationParams } from './validate.js';
 

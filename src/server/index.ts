@@ -3,7 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Embedder } from '../embed.js';
+import type { Embedder } from '../text/embed.js';
 import type { Model } from '../model.js';
 import { ApiError, toApiError } from './errors.js';
 import { JobQueue } from './queue.js';
@@ -13,7 +13,7 @@ export interface ServeOptions {
   model: Model;
   /** The id clients send as `model` and /v1/models lists. */
   modelId: string;
-  /** Serves /v1/embeddings (loadEmbedder, src/embed.ts). */
+  /** Serves /v1/embeddings (loadEmbedder, src/text/embed.ts). */
   embedder?: Embedder;
   embedModelId?: string;
   /** Default 127.0.0.1: reachable from this machine only. */

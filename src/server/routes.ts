@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Model } from '../model.js';
-import { ReasoningSplitter, splitReasoning } from '../reasoning.js';
+import { ReasoningSplitter, splitReasoning } from '../text/reasoning.js';
 import { chatPrompt, completionPrompt, prepareGeneration, runGeneration, type FinishReason, type GenerationJob } from './engine.js';
-import { DEFAULT_BATCH_SIZE, type Embedder } from '../embed.js';
+import { DEFAULT_BATCH_SIZE, type Embedder } from '../text/embed.js';
 import { ApiError, invalid, toApiError } from './errors.js';
 import type { JobQueue } from './queue.js';
 import { parseChat, parseCompletion, parseEmbeddings, type GenerationParams } from './validate.js';

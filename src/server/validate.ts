@@ -1,7 +1,7 @@
 // Request bodies → typed requests. Every field OpenAI names is type-checked here (null counts as
 // absent, as in OpenAI's API); a field Tide cannot honour is rejected rather than silently ignored.
-import type { ChatMessage } from '../chat.js';
-import type { SamplingOptions } from '../sampler.js';
+import type { ChatMessage } from '../text/chat.js';
+import type { SamplingOptions } from '../text/sampler.js';
 import { invalid } from './errors.js';
 
 type Json = Record<string, unknown>;

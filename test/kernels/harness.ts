@@ -1,8 +1,8 @@
 // Shared kit for the kernel suites: one wasm memory with canary-guarded buffers, a seeded RNG, and
 // comparisons that name the kernel, sizes, index, expected and got (after XNNPACK's gemm tester).
-// It knows the kernel ABI in src/wasm.ts and nothing about models.
+// It knows the kernel ABI in src/runtime/wasm.ts and nothing about models.
 import * as assert from 'uvu/assert';
-import { instantiate, kernelModule, type Kernels, type SimdFlavor } from '../../src/wasm.js';
+import { instantiate, kernelModule, type Kernels, type SimdFlavor } from '../../src/runtime/wasm.js';
 export { rng } from '../paths.js';
 
 /** Painted around and between buffers. A NaN bit pattern, so an over-read that leaks into a result shows as NaN. */

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { bertSpecFromConfig, ConfigError, loadEmbedder, loadEmbedderFrom, SafetensorsError, type Embedder } from '../../src/index.js';
-import { allocEncoderState, forward } from '../../src/models/bert.js';
+import { allocEncoderState, forward } from '../../src/families/bert.js';
 import { firstMismatches, oracle, SHARED } from '../paths.js';
 import { rewriteCheckpoint, TINY_BERT, tinyBertFiles } from './bert-files.js';
 

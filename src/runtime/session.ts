@@ -1,7 +1,7 @@
 // A session: one conversation's KV cache and position over a loaded model's weights.
-import { ContextOverflowError, OptionError, TokenizerError } from './errors.js';
-import { forward, logitsAt, type RunState, type TraceHook } from './models/llama.js';
-import type { Model } from './model.js';
+import { ContextOverflowError, OptionError, TokenizerError } from '../errors.js';
+import { forward, logitsAt, type RunState, type TraceHook } from '../families/llama.js';
+import type { Model } from '../model.js';
 import type { Ops } from './ops.js';
 
 export interface SessionOptions {
@@ -21,7 +21,7 @@ export const DEFAULT_PREFILL_CHUNK = 64;
 export class Session {
   private state: RunState | undefined;
   private position = 0;
-  /** When set, every forward reports its named steps to `step` and runs on `wrap(ops)` (timed ops; src/trace.ts). */
+  /** When set, every forward reports its named steps to `step` and runs on `wrap(ops)` (timed ops; src/inspect/trace.ts). */
   tracer?: { wrap?: (ops: Ops) => Ops; step: TraceHook };
 
   constructor(readonly model: Model, state: RunState, private readonly ops: Ops = model.ops) {

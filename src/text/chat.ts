@@ -1,7 +1,7 @@
 // Chat templates: tokenizer_config.json's `chat_template` rendered with @huggingface/jinja the way
 // transformers' apply_chat_template renders it (special tokens as strings, raise_exception, tools).
 import { parse, Template, tokenize } from '@huggingface/jinja';
-import { OptionError, TemplateError } from './errors.js';
+import { OptionError, TemplateError } from '../errors.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool' | (string & {});

@@ -2,11 +2,11 @@
 // matmul or gemv calls it makes), attributed to the layer of the forward's next trace hook; the chosen
 // token's probability from the 'logits' hook.
 // A session without a tracer runs the plain Ops and skips each hook with one branch: off costs nothing.
-import { Ops } from './ops.js';
-import { storedBytes, type Tensor } from './arena.js';
-import type { Model } from './model.js';
-import type { TraceHook } from './models/llama.js';
-import type { Session } from './session.js';
+import { Ops } from '../runtime/ops.js';
+import { storedBytes, type Tensor } from '../runtime/arena.js';
+import type { Model } from '../model.js';
+import type { TraceHook } from '../families/llama.js';
+import type { Session } from '../runtime/session.js';
 import { fmt, formatTable } from './table.js';
 
 type OpName = { [K in keyof Ops]-?: Ops[K] extends (...a: never[]) => unknown ? K : never }[keyof Ops];

@@ -1,6 +1,6 @@
 // The graph's view of the kernels: each wrapper checks shapes once, then calls the wasm kernel.
 // Kernels trust their wrappers (they never check or throw).
-import { ShapeError } from './errors.js';
+import { ShapeError } from '../errors.js';
 import type { Kernels } from './wasm.js';
 import type { Dtype, Tensor } from './arena.js';
 import { ROW_ALIGN, type Scratch, type ThreadPool } from './threads.js';

@@ -2,6 +2,7 @@
 // local directory (Node). Shared by loadModel and loadEmbedder.
 import type { ModelFiles } from './sources.js';
 import { isRemote, RemoteFiles, type SourceOptions } from './remote.js';
+import { nodeFiles } from '../node-parts.js';
 
 /**
  * The files of a model named by a string, for callers that wrap them (a CLI's --tokenizer): a base URL
@@ -14,9 +15,7 @@ export async function openModelFiles(source: string, opts: SourceOptions = {}): 
     await files.prefetch();
     return files;
   }
-  // A computed specifier, so bundles for browsers and edge runtimes never pull in fs.
-  const nodeEntry = './node/index.js';
-  const { dirSource } = await import(nodeEntry) as typeof import('./node/index.js');
+  const { dirSource } = await nodeFiles();
   return dirSource(source);
 }
 

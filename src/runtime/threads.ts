@@ -1,8 +1,9 @@
 // A pool of worker threads over one shared wasm memory: the caller and threads − 1 workers split a
 // kernel's row (or head) range, ggml ith/nth style, through a shared control block and Atomics — no
 // message per op. Core code: workers are made by a ThreadSpawner (src/node/threads.ts, or Web Workers).
-import { OptionError } from './errors.js';
+import { OptionError } from '../errors.js';
 import { instantiate, type Kernels } from './wasm.js';
+import { isNode, nodeThreads } from '../node-parts.js';
 
 /** What a worker receives once, before it starts serving. */
 export interface WorkerInit { module: WebAssembly.Module; memory: WebAssembly.Memory; control: SharedArrayBuffer; ith: number }
@@ -214,10 +215,3 @@ export async function defaultSpawner(): Promise<ThreadSpawner> {
   return isNode() ? (await nodeThreads()).spawnNodeWorker : spawnWebWorker;
 }
 
-// A computed specifier, so bundlers for browsers do not follow it into worker_threads (as src/index.ts does).
-const nodeThreads = () => {
-  const entry = './node/threads.js';
-  return import(entry) as Promise<typeof import('./node/threads.js')>;
-};
-
-const isNode = () => typeof process !== 'undefined' && process.versions?.node !== undefined;

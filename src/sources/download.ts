@@ -1,7 +1,7 @@
 // One HTTP GET of a model file into a cache, with an idle timeout and a byte count check. Uses only
 // fetch and streams, so it runs unchanged in Node, Deno, Bun, browsers and edge runtimes.
 import type { CacheWriter } from './cache.js';
-import { SourceError } from './errors.js';
+import { SourceError } from '../errors.js';
 import type { ByteReader } from './sources.js';
 
 export interface RequestOptions {

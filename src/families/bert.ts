@@ -1,8 +1,8 @@
 // The BERT-family encoder (bert, roberta): weight names, run state, and one forward pass over a packed
 // batch of sequences. Post-LayerNorm blocks, GELU (erf), bidirectional attention. Never touches file bytes.
-import type { BertSpec } from '../spec.js';
-import type { Arena, RegionPlan, Tensor } from '../arena.js';
-import { rowsFrom, type Ops } from '../ops.js';
+import type { BertSpec } from './spec.js';
+import type { Arena, RegionPlan, Tensor } from '../runtime/arena.js';
+import { rowsFrom, type Ops } from '../runtime/ops.js';
 
 export interface BertLayerWeights {
   wq: Tensor; wk: Tensor; wv: Tensor;  // (dim, dim) attention.self.{query,key,value}

@@ -2,8 +2,8 @@
 // and moving one tensor into that layout a few rows at a time, so no whole f32 copy of a tensor (let
 // alone the model) is ever held. Knows dtypes and kernels, not model families.
 import { storedBytes, type Arena, type Dtype } from './arena.js';
-import { OptionError } from './errors.js';
-import type { StDtype, TensorInfo } from './safetensors.js';
+import { OptionError } from '../errors.js';
+import type { StDtype, TensorInfo } from '../formats/safetensors.js';
 
 /** Weight-only quantization made at load: 'q8' (ggml Q8_0-like), 'q4' (Q4_0-like) or 'none'. */
 export type Quantize = 'q8' | 'q4' | 'none';

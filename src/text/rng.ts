@@ -1,6 +1,6 @@
 // A seeded random number generator whose stream is the same on every JS engine: xoshiro128** 1.1
 // (Blackman & Vigna) seeded by splitmix32, in 32-bit integer arithmetic only (Math.imul, >>>).
-import { OptionError } from './errors.js';
+import { OptionError } from '../errors.js';
 
 export class Rng {
   private s0: number; private s1: number; private s2: number; private s3: number;

@@ -1,6 +1,6 @@
 // Picking the next token from logits: penalties and bias, then the warpers, in Hugging Face
 // transformers' logits-processor order, then a draw from the seeded Rng. Knows nothing of text.
-import { OptionError } from './errors.js';
+import { OptionError } from '../errors.js';
 import { Rng } from './rng.js';
 
 export interface SamplingOptions {

@@ -1,8 +1,8 @@
 // A look inside the model (`tide inspect`): one head's attention weights and the logit lens, the
 // final norm + LM head applied to the residual stream after every layer. Read through the forward's
 // trace hooks only; the lens runs on the same kernels as the model's own logits.
-import { OptionError } from './errors.js';
-import type { Model } from './model.js';
+import { OptionError } from '../errors.js';
+import type { Model } from '../model.js';
 import { fmt, formatTable } from './table.js';
 import { tokenLabel, topProbs } from './trace.js';
 

@@ -1,6 +1,6 @@
 // Text ↔ ids through @huggingface/tokenizers, from a model's tokenizer.json and tokenizer_config.json.
 import { Tokenizer } from '@huggingface/tokenizers';
-import { TokenizerError } from './errors.js';
+import { TokenizerError } from '../errors.js';
 
 type Json = Record<string, unknown>;
 

@@ -2,9 +2,9 @@
 // (or `chat.completion.chunk`s when streaming) out; reasoning as `reasoning_content`, as DeepSeek's API.
 import type { ChatMessage } from './chat.js';
 import { encodePrompt, generate, type FinishReason, type GenerateOptions } from './generate.js';
-import type { Model } from './model.js';
+import type { Model } from '../model.js';
 import { ReasoningSplitter } from './reasoning.js';
-import type { Session } from './session.js';
+import type { Session } from '../runtime/session.js';
 
 export interface ChatRequest {
   messages: ChatMessage[];

@@ -1,8 +1,8 @@
 // Safetensors reader: validates headers (the list in huggingface/safetensors `validate()`), opens
 // single or sharded checkpoints and reads a tensor's raw bytes on demand. Knows bytes, offsets and
 // dtype sizes only; nothing about models, weight names or converting values.
-import type { ByteReader, ModelFiles } from './sources.js';
-import { DtypeError, SafetensorsError, ShapeError, SourceError } from './errors.js';
+import type { ByteReader, ModelFiles } from '../sources/sources.js';
+import { DtypeError, SafetensorsError, ShapeError, SourceError } from '../errors.js';
 
 export type StDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'U64'
   | 'BOOL' | 'F8_E4M3' | 'F8_E5M2';

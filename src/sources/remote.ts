@@ -2,7 +2,7 @@
 // not range requests: a cached file is then complete and verifiable by its length) with progress.
 import { defaultCache, memoryCache, type ModelCache } from './cache.js';
 import { openUrl, save, type Opened } from './download.js';
-import { OptionError, SourceError } from './errors.js';
+import { OptionError, SourceError } from '../errors.js';
 import type { ByteReader, ModelFiles } from './sources.js';
 
 export interface SourceOptions {

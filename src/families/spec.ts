@@ -1,5 +1,5 @@
 // config.json → ModelSpec. The only file that knows Hugging Face config field names.
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../errors.js';
 
 /** How RoPE frequencies are made (transformers' rope_type). */
 export type RopeScaling =

@@ -1,20 +1,20 @@
 // Sentence embeddings: load a BERT-family encoder with its sentence-transformers pooling, embed texts
 // or ids in length-sorted packed batches, and compare vectors (cosine similarity, top-k).
-import { Arena, checkPlan, WASM32_MAX_BYTES } from './arena.js';
-import { ConfigError, OptionError, TokenizerError } from './errors.js';
-import { checkTensor, loadTensors, parseJson, type LoadOptions } from './model.js';
-import { allocEncoderState, bindWeights, checkpointPrefix, forward, planEncoderState, weightTable, type BertWeights } from './models/bert.js';
-import { Ops } from './ops.js';
+import { Arena, checkPlan, WASM32_MAX_BYTES } from '../runtime/arena.js';
+import { ConfigError, OptionError, TokenizerError } from '../errors.js';
+import { checkTensor, loadTensors, parseJson, type LoadOptions } from '../model.js';
+import { allocEncoderState, bindWeights, checkpointPrefix, forward, planEncoderState, weightTable, type BertWeights } from '../families/bert.js';
+import { Ops } from '../runtime/ops.js';
 import { l2normalize, pool, POOLINGS, readSentenceConfig, type Pooling, type SentenceConfig } from './pooling.js';
-import { openCheckpoint } from './safetensors.js';
-import type { ModelFiles } from './sources.js';
-import type { SourceOptions } from './remote.js';
-import { withModelFiles } from './open.js';
-import { bertSpecFromConfig, type BertSpec } from './spec.js';
-import { defaultSpawner, resolveThreads, ThreadPool } from './threads.js';
+import { openCheckpoint } from '../formats/safetensors.js';
+import type { ModelFiles } from '../sources/sources.js';
+import type { SourceOptions } from '../sources/remote.js';
+import { withModelFiles } from '../sources/open.js';
+import { bertSpecFromConfig, type BertSpec } from '../families/spec.js';
+import { defaultSpawner, resolveThreads, ThreadPool } from '../runtime/threads.js';
 import { TextTokenizer } from './tokenizer.js';
-import { kernelModule } from './wasm.js';
-import { stagingBytes, tensorBytes, type Storage } from './weights.js';
+import { kernelModule } from '../runtime/wasm.js';
+import { stagingBytes, tensorBytes, type Storage } from '../runtime/weights.js';
 
 export { POOLINGS, type Pooling } from './pooling.js';
 

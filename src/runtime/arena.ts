@@ -1,6 +1,6 @@
 // One wasm memory per model: weights, KV caches and scratch are named regions bump-allocated
 // from it (ggml_init's pool, AS rt/stub). JS views are made fresh after any grow, never held.
-import { MemoryBudgetError } from './errors.js';
+import { MemoryBudgetError } from '../errors.js';
 import { instantiate, type KernelModule, type Kernels, type SimdFlavor } from './wasm.js';
 
 export const PAGE_BYTES = 65536;

@@ -1,11 +1,11 @@
 // The generation loop: a prompt (text, chat messages or ids) in, sampled tokens out, with text
 // streamed as it becomes stable, stop strings cut, AbortSignal cancellation, and timings.
 import { ChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat.js';
-import { ContextOverflowError, OptionError, TemplateError, TokenizerError } from './errors.js';
-import type { Model } from './model.js';
+import { ContextOverflowError, OptionError, TemplateError, TokenizerError } from '../errors.js';
+import type { Model } from '../model.js';
 import { promptOpensReasoning, splitReasoning } from './reasoning.js';
 import { Sampler, samplingDefaults, type SamplingOptions } from './sampler.js';
-import type { Session } from './session.js';
+import type { Session } from '../runtime/session.js';
 import { StopMatcher, TextStream } from './stream.js';
 
 export interface GenerateOptions extends SamplingOptions {

@@ -100,7 +100,7 @@ export async function kernelModule(opts: { simd?: SimdFlavor; wasm?: WasmInput; 
   const file = `${FILES[flavor]}${shared ? '-threads' : ''}.wasm`;
   let m = compiled.get(file);
   if (!m) {
-    m = toModule(new URL(`../build/${file}`, import.meta.url));
+    m = toModule(new URL(`../../build/${file}`, import.meta.url));
     compiled.set(file, m);
   }
   return { flavor, module: await m, shared };

@@ -1,6 +1,7 @@
 // Where downloaded model files are kept: the interface the URL source writes through, plus the
 // in-memory and browser (Cache API) stores. The Node directory store lives in src/node/cache.ts.
 import { bytesReader, type ByteReader } from './sources.js';
+import { nodeFiles } from '../node-parts.js';
 
 /** A file being written into a cache. Nothing is visible to `get` until `commit` resolves. */
 export interface CacheWriter {
@@ -88,9 +89,7 @@ export function browserCache(name = 'tide'): ModelCache {
  */
 export async function defaultCache(cacheDir?: string): Promise<ModelCache> {
   if (typeof process !== 'undefined' && process.versions?.node) {
-    // A computed specifier, so bundlers for browsers and edge runtimes never follow it into node:fs.
-    const spec = './node/index.js';
-    const node = await import(spec) as typeof import('./node/index.js');
+    const node = await nodeFiles();
     return node.fileCache(cacheDir ?? node.defaultCacheDir());
   }
   const g = globalThis as { caches?: unknown; document?: unknown; WorkerGlobalScope?: unknown };

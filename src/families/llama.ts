@@ -1,9 +1,9 @@
 // The llama-family decoder (llama, qwen2): weight names, run state, and one forward pass.
 // Qwen2 is llama with q/k/v biases (spec.qkvBias). This file never touches file bytes.
-import type { ModelSpec } from '../spec.js';
-import type { Arena, RegionPlan, Tensor } from '../arena.js';
-import { rowsFrom, type Ops } from '../ops.js';
-import { ropeAngles } from '../rope.js';
+import type { ModelSpec } from './spec.js';
+import type { Arena, RegionPlan, Tensor } from '../runtime/arena.js';
+import { rowsFrom, type Ops } from '../runtime/ops.js';
+import { ropeAngles } from './rope.js';
 
 export interface LayerWeights {
   attnNorm: Tensor;                 // (dim,)
@@ -136,7 +136,7 @@ export function allocRunState(arena: Arena, spec: ModelSpec, C: number, ctx: num
 
 /**
  * Called after each named step of forward with the tensor it wrote (its first T rows are this
- * forward's), like llama.cpp's cb(cur, name, il); layer is -1 outside the layers. See src/trace.ts.
+ * forward's), like llama.cpp's cb(cur, name, il); layer is -1 outside the layers. See src/inspect/trace.ts.
  */
 export type TraceHook = (name: string, layer: number, t: Tensor) => void;
 
