@@ -7,8 +7,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, wri
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadEmbedder } from '../src/text/embed.js';
-import { weightTable } from '../src/families/bert.js';
-import { bertSpecFromConfig } from '../src/families/spec.js';
+import { planModel } from '../src/runtime/plan.js';
 import { median } from './job.js';
 import { writeBertOnnx } from './onnx-bert.js';
 import { CACHE } from './weights.js';
@@ -39,7 +38,7 @@ export async function ensureMiniLM(): Promise<string> {
   writeFileSync(join(dir, 'modules.json'), JSON.stringify(['Transformer', 'Pooling', 'Normalize'].map((t, idx) =>
     ({ idx, name: String(idx), path: t === 'Pooling' ? '1_Pooling' : '', type: `sentence_transformers.models.${t}` }))));
   writeFileSync(join(dir, '1_Pooling/config.json'), JSON.stringify({ word_embedding_dimension: 384, pooling_mode_mean_tokens: true }));
-  const table = weightTable(bertSpecFromConfig(MINILM));
+  const table = planModel(MINILM, 'all-MiniLM-L6-v2/config.json').table;
   const header: Record<string, unknown> = {};
   let offset = 0;
   for (const t of table) {
@@ -81,7 +80,7 @@ async function runTide(job: EmbedJob): Promise<EmbedMeasured> {
     if (r >= 0) runs.push(job.batch / ((performance.now() - t1) / 1000));
   }
   const check = (await e.embed([sentence(0), sentence(1).slice(0, 40)])).map((v) => Array.from(v));
-  const simd = e.arena.flavor;
+  const simd = e.encoder.arena.flavor;
   await e.dispose();
   return { loadMs, sentS: median(runs), runs, check, simd };
 }

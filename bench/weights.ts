@@ -3,8 +3,7 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { specFromConfig } from '../src/families/spec.js';
-import { weightTable } from '../src/families/llama.js';
+import { planModel } from '../src/runtime/plan.js';
 
 export const CACHE = process.env.TIDE_BENCH_CACHE ?? join(homedir(), '.cache', 'tide-bench');
 const CONFIGS = process.env.TIDE_SHARED ? join(process.env.TIDE_SHARED, 'models/configs') : new URL('../../shared/models/configs', import.meta.url).pathname;
@@ -47,8 +46,8 @@ export async function ensureModel(shape: Shape, log: (s: string) => void = () =>
   if (existsSync(file)) return dir;
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...shape.config, torch_dtype: shape.fileDtype === 'F32' ? 'float32' : 'bfloat16' }, null, 2));
-  const spec = specFromConfig(shape.config, `${shape.name}/config.json`);
-  const table = weightTable(spec);
+  // One entry per checkpoint tensor (a fused tensor is listed once per field it binds).
+  const table = [...new Map(planModel(shape.config, `${shape.name}/config.json`).table.map((e) => [e.hf, e])).values()];
   const el = shape.fileDtype === 'F32' ? 4 : 2;
   let offset = 0;
   const header: Record<string, unknown> = { __metadata__: { format: 'pt', note: 'tide bench random weights, uniform with std 0.02, norms 1, biases 0' } };

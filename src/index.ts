@@ -27,10 +27,15 @@ export { TextStream, StopMatcher } from './text/stream.js';
 export { ChatTemplate, CHAT_ROLES, type ChatMessage, type ChatTemplateOptions } from './text/chat.js';
 export { ReasoningSplitter, splitReasoning, type ReasoningParts } from './text/reasoning.js';
 export { chatCompletion, type ChatRequest, type ChatCompletion, type ChatChunk } from './text/openai.js';
-export { specFromConfig, type ModelSpec } from './families/spec.js';
+export { specFromConfig, FAMILIES, familyOf } from './families/registry.js';
+export type { DecoderSpec } from './families/decoder.js';
+export type { Family, AnySpec } from './families/registry.js';
+export type { DecoderFamily } from './families/decoder.js';
+export type { EncoderFamily } from './families/bert.js';
+export type { WeightEntry, FamilyRecord } from './families/family.js';
 export { loadEmbedder, loadEmbedderFrom, Embedder, cosineSimilarity, topK, POOLINGS, type Pooling, type EmbedOptions,
   type EmbedderOptions, type Embeddings, type EmbeddingMatrix } from './text/embed.js';
-export { bertSpecFromConfig, type BertSpec } from './families/spec.js';
+export { bertSpecFromConfig, type BertSpec } from './families/bert.js';
 export { readHeader, openCheckpoint, type Checkpoint, type TensorInfo } from './formats/safetensors.js';
 export { bytesReader, type ByteReader, type ModelFiles } from './sources/sources.js';
 export { openModelFiles } from './sources/open.js';
@@ -38,7 +43,7 @@ export { RemoteFiles, modelBaseUrl, type SourceOptions, type DownloadProgress } 
 export { memoryCache, browserCache, defaultCache, type ModelCache, type CacheWriter } from './sources/cache.js';
 export { relaxedSimdSupported, type SimdFlavor } from './runtime/wasm.js';
 export { Trace, timedOps, topProbs } from './inspect/trace.js';
-export type { TraceHook } from './families/llama.js';
+export type { TraceHook } from './families/decoder.js';
 export { inspect, formatInspection, type Inspection, type InspectOptions } from './inspect/inspect.js';
 export { inspectionHtml } from './inspect/html.js';
 export * from './errors.js';

@@ -1,15 +1,18 @@
 // The Node-only parts (src/node/), reached by computed specifiers so that bundlers for browsers and edge
 // runtimes never follow them into node:fs or worker_threads. This file sits beside node/ as the bundle's
-// tide.js sits beside its node/ folder, so one relative path serves src/, dist/ and the bundle.
+// tide.js sits beside its node/ folder, so one relative path serves src/, dist/ and the bundle. Callers
+// name the part's type; nothing here imports src/node/, so the core never depends on it.
 
 export const isNode = () => typeof process !== 'undefined' && process.versions?.node !== undefined;
 
-export function nodeThreads(): Promise<typeof import('./node/threads.js')> {
+/** src/node/threads.ts: worker_threads. */
+export function nodeThreads<T>(): Promise<T> {
   const entry = './node/threads.js';
-  return import(entry);
+  return import(entry) as Promise<T>;
 }
 
-export function nodeFiles(): Promise<typeof import('./node/index.js')> {
+/** src/node/index.ts: directories and the file cache. */
+export function nodeFiles<T>(): Promise<T> {
   const entry = './node/index.js';
-  return import(entry);
+  return import(entry) as Promise<T>;
 }

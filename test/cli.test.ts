@@ -66,10 +66,10 @@ for (const [mode, flags] of JSON_FORMS) {
 test('info prints architecture, parameter count, dtypes and memory', async () => {
   const r = await tide('info', 'weights/stories260K');
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /llama: 5 layers, dim 64, 8 heads \/ 4 kv heads × 8, ffn 172, vocab 512/);
+  assert.match(r.stdout, /llama \(llama family\): 5 layers, dim 64, 8 heads \/ 4 kv heads × 8, ffn 172 \(silu\), vocab 512/);
   assert.match(r.stdout, /parameters\s+260,032/);
   assert.match(r.stdout, /F32 ×47/);
-  assert.match(r.stdout, /weights 1\.00 MiB/); // as stored: f32 packed in 8-row panels (the 172-row w1, w3 pad to 176)
+  assert.match(r.stdout, /weights\s+as stored 1\.0 MiB, q8 0\.3 MiB/); // as stored: f32 packed in 8-row panels (the 172-row w1, w3 pad to 176)
 });
 
 test('errors: one line on stderr, non-zero exit, no stack trace', async () => {

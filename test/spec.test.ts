@@ -2,10 +2,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { specFromConfig, ConfigError } from '../src/index.js';
+import { specFromConfig as anySpec, ConfigError, type DecoderSpec } from '../src/index.js';
 import { ropeFrequencies } from '../src/families/rope.js';
 import { SHARED, sharedModel } from './paths.js';
 
+/** The spec of a decoder config. */
+const specFromConfig = (c: Record<string, unknown>, file?: string) => anySpec(c, file) as DecoderSpec;
 const config = (dir: string) => JSON.parse(readFileSync(`${dir}/config.json`, 'utf8'));
 const real = (name: string) => config(`${SHARED}/models/configs/${name}`);
 
@@ -16,7 +18,7 @@ test('DeepSeek-R1-Distill-Qwen-1.5B: qwen2, GQA 12/2, untied head, q/k/v biases'
   assert.is(s.qkvBias, true);
   assert.is(s.oBias, false);
   assert.is(s.tiedEmbeddings, false);
-  assert.is(s.ropeTheta, 10000);
+  assert.is(s.ropes[0].theta, 10000);
 });
 
 test('SmolLM2-135M: llama, GQA 9/3, tied embeddings, no biases', () => {
@@ -29,23 +31,23 @@ test('SmolLM2-135M: llama, GQA 9/3, tied embeddings, no biases', () => {
 test('Qwen2.5-0.5B-Instruct: tied embeddings, rope_theta 1e6', () => {
   const s = specFromConfig(real('qwen2.5-0.5b-instruct'));
   assert.is(s.tiedEmbeddings, true);
-  assert.is(s.ropeTheta, 1000000);
+  assert.is(s.ropes[0].theta, 1000000);
 });
 
 test('tiny-qwen2: rope_theta read from rope_parameters (transformers ≥ 5)', () => {
   const s = specFromConfig(config(sharedModel('tiny-qwen2')));
-  assert.is(s.ropeTheta, 1000000);
-  assert.is(s.rope.type, 'default');
+  assert.is(s.ropes[0].theta, 1000000);
+  assert.is(s.ropes[0].scaling.type, 'default');
 });
 
 test('unsupported model_type lists the supported ones', () => {
   assert.throws(() => specFromConfig({ ...real('smollm2-135m'), model_type: 'mamba' }, 'x/config.json'),
-    (e: Error) => e instanceof ConfigError && /x\/config\.json: model_type "mamba" is not supported; supported: llama, qwen2/.test(e.message));
+    (e: Error) => e instanceof ConfigError && /x\/config\.json: model_type "mamba" is not supported; supported: llama, mistral, qwen2/.test(e.message));
 });
 
 test('unsupported rope_scaling type lists the supported ones', () => {
   assert.throws(() => specFromConfig({ ...real('smollm2-135m'), rope_scaling: { rope_type: 'yarn', factor: 4 } }),
-    (e: Error) => e instanceof ConfigError && /rope_scaling type "yarn".*supported: default, linear, llama3/.test(e.message));
+    (e: Error) => e instanceof ConfigError && /rope type "yarn".*supported: default, linear, llama3, longrope/.test(e.message));
 });
 
 test('missing and mistyped fields name the field', () => {
@@ -67,14 +69,14 @@ test('eos_token_id: an int or a list', () => {
 
 test('RoPE frequencies: default, linear, and llama3 scaling as transformers computes them', () => {
   const base = { ...real('smollm2-135m'), head_dim: 8, rope_theta: 10000 };
-  const def = ropeFrequencies(specFromConfig(base));
+  const def = ropeFrequencies(specFromConfig(base).ropes[0]);
   assert.equal(Array.from(def), [1, 0.1, 0.01, 0.001]);
-  const lin = ropeFrequencies(specFromConfig({ ...base, rope_scaling: { rope_type: 'linear', factor: 4 } }));
+  const lin = ropeFrequencies(specFromConfig({ ...base, rope_scaling: { rope_type: 'linear', factor: 4 } }).ropes[0]);
   assert.equal(Array.from(lin), [0.25, 0.025, 0.0025, 0.00025]);
   // llama3 with original context 8192, low 1, high 4, factor 8: wavelengths 2π/f.
   // 2π (< 2048: kept), 62.8 (kept), 628 (kept), 6283 (between 2048 and 8192: blended).
   const l3 = ropeFrequencies(specFromConfig({ ...base, rope_scaling: {
-    rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } }));
+    rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } }).ropes[0]);
   const smooth = (8192 / (2 * Math.PI / 0.001) - 1) / 3;
   assert.equal(Array.from(l3.slice(0, 3)), [1, 0.1, 0.01]);
   assert.ok(Math.abs(l3[3] - ((1 - smooth) * 0.001 / 8 + smooth * 0.001)) < 1e-18);

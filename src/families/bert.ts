@@ -1,8 +1,69 @@
-// The BERT-family encoder (bert, roberta): weight names, run state, and one forward pass over a packed
-// batch of sequences. Post-LayerNorm blocks, GELU (erf), bidirectional attention. Never touches file bytes.
-import type { BertSpec } from './spec.js';
+// The BERT-family encoder (bert, roberta): config reader, checkpoint names, run state, and one forward pass
+// over a packed batch of sequences. Post-LayerNorm blocks, GELU (erf), bidirectional attention. Never touches file bytes.
+import { ConfigError } from '../errors.js';
 import type { Arena, RegionPlan, Tensor } from '../runtime/arena.js';
 import { rowsFrom, type Ops } from '../runtime/ops.js';
+import { fieldReader, type Json } from './config.js';
+import { gather, type FamilyRecord, type WeightEntry } from './family.js';
+
+/** An encoder family: its own graph (below). */
+export type EncoderFamily = FamilyRecord<'encoder', BertSpec>;
+
+/** A BERT-family encoder (bert, roberta): post-LayerNorm blocks, GELU, learned absolute positions. */
+export interface BertSpec {
+  family: 'bert';
+  modelType: string;     // config.model_type: "bert" or "roberta"
+  dim: number;           // hidden_size
+  hiddenDim: number;     // intermediate_size
+  nLayers: number;
+  nHeads: number;
+  headDim: number;       // dim / nHeads
+  vocabSize: number;
+  typeVocabSize: number; // token type (segment) rows; Tide embeds every token as type 0
+  maxPositions: number;  // max_position_embeddings (rows of the position table)
+  seqLen: number;        // the longest input: maxPositions less RoBERTa's offset
+  positionOffset: number; // first position id: 0 for BERT, pad_token_id + 1 for RoBERTa (create_position_ids_from_input_ids)
+  normEps: number;       // layer_norm_eps
+}
+
+/** Build an encoder spec from a parsed config.json; `file` names it in errors. */
+export function bertSpecFromConfig(config: Json, file = 'config.json'): BertSpec {
+  const get = fieldReader(config, file);
+  const modelType = get.str('model_type');
+  if (modelType !== 'bert' && modelType !== 'roberta') throw new ConfigError(`${file}: model_type "${modelType}" is not a BERT-family encoder (bert, roberta)`);
+  // "gelu" is the erf form in transformers' ACT2FN; the tanh forms ("gelu_new", ...) differ by up to 1e-3.
+  const act = config.hidden_act ?? 'gelu';
+  if (act !== 'gelu') throw new ConfigError(`${file}: hidden_act "${act}" is not supported; supported: gelu`);
+  const posType = config.position_embedding_type ?? 'absolute';
+  if (posType !== 'absolute') throw new ConfigError(`${file}: position_embedding_type "${posType}" is not supported; supported: absolute`);
+  const dim = get.int('hidden_size');
+  const nHeads = get.int('num_attention_heads');
+  if (dim % nHeads !== 0) throw new ConfigError(`${file}: hidden_size ${dim} is not a multiple of num_attention_heads ${nHeads}`);
+  const maxPositions = get.int('max_position_embeddings');
+  const pad = config.pad_token_id ?? 1;
+  if (modelType === 'roberta' && (!Number.isInteger(pad) || (pad as number) < 0)) {
+    throw new ConfigError(`${file}: pad_token_id must be a non-negative integer for roberta, got ${JSON.stringify(pad)}`);
+  }
+  const positionOffset = modelType === 'roberta' ? (pad as number) + 1 : 0;
+  if (positionOffset >= maxPositions) {
+    throw new ConfigError(`${file}: max_position_embeddings ${maxPositions} leaves no positions after the offset ${positionOffset}`);
+  }
+  return {
+    family: 'bert',
+    modelType,
+    dim,
+    hiddenDim: get.int('intermediate_size'),
+    nLayers: get.int('num_hidden_layers'),
+    nHeads,
+    headDim: dim / nHeads,
+    vocabSize: get.int('vocab_size'),
+    typeVocabSize: get.int('type_vocab_size', 2),
+    maxPositions,
+    seqLen: maxPositions - positionOffset,
+    positionOffset,
+    normEps: get.num('layer_norm_eps', 1e-12),
+  };
+}
 
 export interface BertLayerWeights {
   wq: Tensor; wk: Tensor; wv: Tensor;  // (dim, dim) attention.self.{query,key,value}
@@ -23,69 +84,49 @@ export interface BertWeights {
   layers: BertLayerWeights[];
 }
 
-/** HF names relative to the checkpoint prefix (BertModel: none; BertForMaskedLM etc.: "bert.", "roberta."). */
-function names(spec: BertSpec): Record<string, number[]> {
+/** Checkpoint names relative to the prefix (BertModel: none; BertForMaskedLM etc.: "bert.", "roberta."), and their fields. */
+function layout(spec: BertSpec): WeightEntry[] {
   const { dim, hiddenDim, vocabSize, maxPositions, typeVocabSize } = spec;
-  const t: Record<string, number[]> = {
-    'embeddings.word_embeddings.weight': [vocabSize, dim],
-    'embeddings.position_embeddings.weight': [maxPositions, dim],
-    'embeddings.token_type_embeddings.weight': [typeVocabSize, dim],
-    'embeddings.LayerNorm.weight': [dim],
-    'embeddings.LayerNorm.bias': [dim],
-  };
-  for (let l = 0; l < spec.nLayers; l++) {
-    const p = `encoder.layer.${l}.`;
-    for (const s of ['query', 'key', 'value']) {
-      t[`${p}attention.self.${s}.weight`] = [dim, dim];
-      t[`${p}attention.self.${s}.bias`] = [dim];
-    }
-    Object.assign(t, {
-      [`${p}attention.output.dense.weight`]: [dim, dim], [`${p}attention.output.dense.bias`]: [dim],
-      [`${p}attention.output.LayerNorm.weight`]: [dim], [`${p}attention.output.LayerNorm.bias`]: [dim],
-      [`${p}intermediate.dense.weight`]: [hiddenDim, dim], [`${p}intermediate.dense.bias`]: [hiddenDim],
-      [`${p}output.dense.weight`]: [dim, hiddenDim], [`${p}output.dense.bias`]: [dim],
-      [`${p}output.LayerNorm.weight`]: [dim], [`${p}output.LayerNorm.bias`]: [dim],
-    });
+  const t: WeightEntry[] = [
+    { hf: 'embeddings.word_embeddings.weight', shape: [vocabSize, dim], field: 'wordEmb' },
+    { hf: 'embeddings.position_embeddings.weight', shape: [maxPositions, dim], field: 'posEmb' },
+    { hf: 'embeddings.token_type_embeddings.weight', shape: [typeVocabSize, dim], field: 'typeEmb' },
+    { hf: 'embeddings.LayerNorm.weight', shape: [dim], field: 'embNormW' },
+    { hf: 'embeddings.LayerNorm.bias', shape: [dim], field: 'embNormB' },
+  ];
+  for (let layer = 0; layer < spec.nLayers; layer++) {
+    const p = `encoder.layer.${layer}.`;
+    const add = (hf: string, shape: number[], field: keyof BertLayerWeights) => t.push({ hf: p + hf, shape, field, layer });
+    add('attention.self.query.weight', [dim, dim], 'wq'); add('attention.self.query.bias', [dim], 'bq');
+    add('attention.self.key.weight', [dim, dim], 'wk'); add('attention.self.key.bias', [dim], 'bk');
+    add('attention.self.value.weight', [dim, dim], 'wv'); add('attention.self.value.bias', [dim], 'bv');
+    add('attention.output.dense.weight', [dim, dim], 'wo'); add('attention.output.dense.bias', [dim], 'bo');
+    add('attention.output.LayerNorm.weight', [dim], 'attnNormW'); add('attention.output.LayerNorm.bias', [dim], 'attnNormB');
+    add('intermediate.dense.weight', [hiddenDim, dim], 'w1'); add('intermediate.dense.bias', [hiddenDim], 'b1');
+    add('output.dense.weight', [dim, hiddenDim], 'w2'); add('output.dense.bias', [dim], 'b2');
+    add('output.LayerNorm.weight', [dim], 'ffnNormW'); add('output.LayerNorm.bias', [dim], 'ffnNormB');
   }
   return t;
 }
 
 /**
- * The checkpoint's name prefix: "" when it stores the bare encoder (BertModel, sentence-transformers),
- * else "<model_type>." (a task model's encoder). Other tensors (pooler, MLM head) are never read.
+ * The checkpoint's tensors, named with its prefix: "" when it stores the bare encoder (BertModel,
+ * sentence-transformers), else "<model_type>." (a task model's encoder). Other tensors (pooler, MLM
+ * head) are never read.
  */
-export function checkpointPrefix(spec: BertSpec, has: (hf: string) => boolean): string {
+function weights(spec: BertSpec, has: (hf: string) => boolean): WeightEntry[] {
   const p = `${spec.modelType}.`;
-  return !has('embeddings.word_embeddings.weight') && has(p + 'embeddings.word_embeddings.weight') ? p : '';
+  const prefix = !has('embeddings.word_embeddings.weight') && has(p + 'embeddings.word_embeddings.weight') ? p : '';
+  return layout(spec).map((e) => ({ ...e, hf: prefix + e.hf }));
 }
 
-/** Every checkpoint tensor the encoder reads: Hugging Face name → shape. */
-export function weightTable(spec: BertSpec, prefix = ''): { hf: string; shape: number[] }[] {
-  return Object.entries(names(spec)).map(([hf, shape]) => ({ hf: prefix + hf, shape }));
+/** Gather the loaded tensors into the fields the forward pass reads. */
+export function bindBert(spec: BertSpec, table: WeightEntry[], get: (e: WeightEntry) => Tensor): BertWeights {
+  const { top, layers } = gather(table, spec.nLayers, get);
+  return { ...(top as unknown as Omit<BertWeights, 'layers'>), layers: layers as unknown as BertLayerWeights[] };
 }
 
-/** Bind loaded tensors (by HF name) to the fields the forward pass uses. */
-export function bindWeights(spec: BertSpec, get: (hf: string) => Tensor, prefix = ''): BertWeights {
-  const g = (hf: string) => get(prefix + hf);
-  const layers = Array.from({ length: spec.nLayers }, (_, l): BertLayerWeights => {
-    const p = `encoder.layer.${l}.`;
-    return {
-      wq: g(p + 'attention.self.query.weight'), bq: g(p + 'attention.self.query.bias'),
-      wk: g(p + 'attention.self.key.weight'), bk: g(p + 'attention.self.key.bias'),
-      wv: g(p + 'attention.self.value.weight'), bv: g(p + 'attention.self.value.bias'),
-      wo: g(p + 'attention.output.dense.weight'), bo: g(p + 'attention.output.dense.bias'),
-      attnNormW: g(p + 'attention.output.LayerNorm.weight'), attnNormB: g(p + 'attention.output.LayerNorm.bias'),
-      w1: g(p + 'intermediate.dense.weight'), b1: g(p + 'intermediate.dense.bias'),
-      w2: g(p + 'output.dense.weight'), b2: g(p + 'output.dense.bias'),
-      ffnNormW: g(p + 'output.LayerNorm.weight'), ffnNormB: g(p + 'output.LayerNorm.bias'),
-    };
-  });
-  return {
-    wordEmb: g('embeddings.word_embeddings.weight'), posEmb: g('embeddings.position_embeddings.weight'),
-    typeEmb: g('embeddings.token_type_embeddings.weight'),
-    embNormW: g('embeddings.LayerNorm.weight'), embNormB: g('embeddings.LayerNorm.bias'), layers,
-  };
-}
+export const bert: EncoderFamily = { kind: 'encoder', readSpec: bertSpecFromConfig, weights };
 
 /** Activations for up to N tokens in up to S sequences of at most L tokens each, for `threads` threads. */
 export interface EncoderState {

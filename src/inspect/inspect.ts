@@ -3,6 +3,7 @@
 // trace hooks only; the lens runs on the same kernels as the model's own logits.
 import { OptionError } from '../errors.js';
 import type { Model } from '../model.js';
+import { Ops } from '../runtime/ops.js';
 import { fmt, formatTable } from './table.js';
 import { tokenLabel, topProbs } from './trace.js';
 
@@ -93,7 +94,8 @@ function headWeights(q: Float32Array, k: Float32Array, T: number, head: number, 
 
 /** Final norm + LM head on each residual (T, dim), with the model's own kernels, in scratch freed after. */
 function logitLens(model: Model, residuals: Float32Array[], T: number): Float32Array[] {
-  const { spec, arena, ops, weights } = model;
+  const { spec, arena, weights } = model;
+  const ops = new Ops(arena.kernels, model.pool);
   const mark = arena.mark();
   try {
     const x = arena.tensor('lens.x', T, spec.dim);
@@ -102,6 +104,7 @@ function logitLens(model: Model, residuals: Float32Array[], T: number): Float32A
       arena.f32(x.ptr, T * spec.dim).set(r);
       ops.rmsnorm(x, x, weights.finalNorm, T, spec.normEps);
       ops.matmul(out, x, weights.classifier, T);
+      if (spec.finalSoftcap) ops.softcap(out, spec.finalSoftcap, T);
       return arena.f32(out.ptr, T * spec.vocabSize).slice();
     });
   } finally {

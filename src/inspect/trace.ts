@@ -5,7 +5,7 @@
 import { Ops } from '../runtime/ops.js';
 import { storedBytes, type Tensor } from '../runtime/arena.js';
 import type { Model } from '../model.js';
-import type { TraceHook } from '../families/llama.js';
+import type { TraceHook } from '../families/decoder.js';
 import type { Session } from '../runtime/session.js';
 import { fmt, formatTable } from './table.js';
 

@@ -41,21 +41,39 @@ export const qgemmScratchBytes = (n: number) => Math.ceil(n / 32) * 544;
 /** Default Ops.minParallelWork: 64K multiply-adds, a few microseconds of one core's SIMD. */
 export const MIN_PARALLEL_WORK = 1 << 16;
 
+/** A session's scratch for q8/q4 matmuls; absent for float weights. */
+export interface QuantScratch {
+  /** Activations quantized once per q8/q4 matmul (ggml's wdata), (actQuantBytes(C, widest n),) bytes. */
+  wdata?: Tensor;
+  /** qgemm's per-thread panels, (threads, qgemmScratchBytes(widest n)) bytes. */
+  qpanel?: Tensor;
+}
+
+/** Attention over a KV cache: score scale (default 1/√headDim), Gemma 2's soft cap, a window, a ring of cache rows. */
+export interface AttentionOptions { scale?: number; softcap?: number; window?: number; ringRows?: number }
+/** Packed-batch attention: score scale, the band i − left ≤ j ≤ i + right (−1: unbounded), kv heads. */
+export interface EncoderAttentionOptions { scale?: number; left?: number; right?: number; nKvHeads?: number }
+
+// TODO(kernels branch): the kernels for these features land with the kernel work; until then they refuse.
+function unsupported(ok: boolean, op: string, what: string): void {
+  if (!ok) throw new ShapeError(`${op}: ${what} needs kernels not built yet`);
+}
+
 export class Ops {
+  readonly wdata?: Tensor;
+  readonly qpanel?: Tensor;
+
   /** With a pool, row- and head-ranged kernels are split across `threads` (≤ pool.threads) threads. */
-  constructor(readonly k: Kernels, readonly pool?: ThreadPool, readonly threads = pool?.threads ?? 1) {}
+  constructor(readonly k: Kernels, readonly pool?: ThreadPool, readonly threads = pool?.threads ?? 1, scratch: QuantScratch = {}) {
+    this.wdata = scratch.wdata;
+    this.qpanel = scratch.qpanel;
+  }
 
   /**
    * Jobs under this many multiply-adds run on the calling thread alone: waking the workers costs
    * microseconds, more than such a job (stories260K decodes 2× slower when every op is split).
    */
   minParallelWork = MIN_PARALLEL_WORK;
-
-  /** Scratch for activations quantized once per q8/q4 matmul (ggml's wdata); Model.session() sizes it. */
-  wdata?: Tensor;
-
-  /** qgemm's per-thread panel scratch, (threads, qgemmScratchBytes(widest n)) bytes; Model.session() sizes it. */
-  qpanel?: Tensor;
 
   /** kernel(...args, r0, r1) over [lo, hi), split across the threads when there are several and `work` (multiply-adds) is worth it. */
   split(kernel: keyof Kernels, args: number[], lo: number, hi: number, work: number, align = ROW_ALIGN, scratch?: Scratch): void {
@@ -143,7 +161,8 @@ export class Ops {
   }
 
   /** Write T rows of x (T, kvDim) f32 into a KV cache (ctx, kvDim) at rows [pos0, pos0 + T), as the cache's dtype. */
-  storeKv(cache: Tensor, x: Tensor, pos0: number, T: number): void {
+  storeKv(cache: Tensor, x: Tensor, pos0: number, T: number, ringRows = rows(cache)): void {
+    unsupported(ringRows === rows(cache) && pos0 + T <= ringRows, 'storeKv', 'a ring cache');
     check(cols(cache) === cols(x) && pos0 + T <= rows(cache) && T <= rows(x), 'storeKv',
       () => `${T} rows of ${x.name} ${x.shape} at row ${pos0} of ${cache.name} ${cache.shape}`);
     const dst = rowsFrom(cache, pos0).ptr;
@@ -152,7 +171,8 @@ export class Ops {
   }
 
   /** In place on x (T, nHeads * headDim) with angles cos, sin (T, headDim / 2). */
-  rope(x: Tensor, cos: Tensor, sin: Tensor, nHeads: number, headDim: number, T: number): void {
+  rope(x: Tensor, cos: Tensor, sin: Tensor, nHeads: number, headDim: number, T: number, rotDim = headDim): void {
+    unsupported(rotDim === headDim, 'rope', 'partial rotary');
     check(cols(x) === nHeads * headDim && cols(cos) === headDim / 2, 'rope', () => `${x.name} ${x.shape} with ${nHeads}×${headDim}`);
     this.k.rope_f32(x.ptr, cos.ptr, sin.ptr, nHeads, headDim, T);
   }
@@ -162,7 +182,8 @@ export class Ops {
    * one score row per thread, (threads, ≥ pos0 + T), since threads split the heads.
    */
   attention(out: Tensor, q: Tensor, kc: Tensor, vc: Tensor, att: Tensor,
-            nHeads: number, nKvHeads: number, headDim: number, pos0: number, T: number): void {
+            nHeads: number, nKvHeads: number, headDim: number, pos0: number, T: number, o: AttentionOptions = {}): void {
+    unsupported(!o.softcap && !o.window && (o.scale ?? 1 / Math.sqrt(headDim)) === 1 / Math.sqrt(headDim), 'attention', 'scale, softcap or window');
     const attRow = cols(att);
     check(pos0 + T <= rows(kc) && attRow >= pos0 + T && rows(att) >= this.threads && cols(kc) === nKvHeads * headDim, 'attention',
       () => `positions ${pos0}..${pos0 + T} in cache ${kc.shape}, ${this.threads} threads' scores in ${att.name} ${att.shape}`);
@@ -175,6 +196,21 @@ export class Ops {
   swiglu(out: Tensor, gate: Tensor, up: Tensor, T: number): void {
     this.k.swiglu_f32(out.ptr, gate.ptr, up.ptr, T * cols(gate));
   }
+
+  /** RMSNorm of each head: x (T, nHeads * headDim) as (T * nHeads) rows of w's length. */
+  rmsnormHeads(out: Tensor, x: Tensor, w: Tensor, nHeads: number, T: number, eps: number): void {
+    check(cols(x) === nHeads * w.shape[0] && cols(out) === cols(x), 'rmsnormHeads', () => `${x.name} ${x.shape} as ${nHeads} heads of ${w.name} ${w.shape}`);
+    this.k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, w.shape[0], T * nHeads, eps);
+  }
+
+  /** out = gelu_tanh(gate) * up over the first T rows. */
+  geglu(_out: Tensor, _gate: Tensor, _up: Tensor, _T: number): void { unsupported(false, 'geglu', 'GeGLU'); }
+
+  /** x *= s over the first T rows. */
+  scale(_x: Tensor, _s: number, _T: number): void { unsupported(false, 'scale', 'scaling'); }
+
+  /** x = tanh(x / cap) · cap over the first T rows. */
+  softcap(_x: Tensor, _cap: number, _T: number): void { unsupported(false, 'softcap', 'soft-capping'); }
 
   /** Residual: out = a + b over the first T rows. */
   add(out: Tensor, a: Tensor, b: Tensor, T: number): void {
@@ -206,7 +242,8 @@ export class Ops {
    * row per thread, (threads, ≥ longest · (headDim + 1)): scores and a head's transposed keys.
    */
   encoderAttention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, att: Tensor, offs: Tensor,
-                   offsets: ArrayLike<number>, nHeads: number, headDim: number): void {
+                   offsets: ArrayLike<number>, nHeads: number, headDim: number, o: EncoderAttentionOptions = {}): void {
+    unsupported((o.left ?? -1) < 0 && (o.right ?? -1) < 0 && (o.nKvHeads ?? nHeads) === nHeads && (o.scale ?? 1 / Math.sqrt(headDim)) === 1 / Math.sqrt(headDim), 'encoderAttention', 'a band, GQA or scale');
     const nSeq = offsets.length - 1, N = offsets[nSeq], attRow = cols(att);
     let longest = 0, ordered = nSeq >= 0 && offsets[0] === 0;
     for (let s = 0; s < nSeq; s++) {

@@ -1,8 +1,21 @@
-// A session: one conversation's KV cache and position over a loaded model's weights.
+// A session: one conversation's KV cache, the token ids it holds, and its scratch, over a decoder's weights.
 import { ContextOverflowError, OptionError, TokenizerError } from '../errors.js';
-import { forward, logitsAt, type RunState, type TraceHook } from '../families/llama.js';
-import type { Model } from '../model.js';
-import type { Ops } from './ops.js';
+import { forward, logitsAt, type DecoderSpec, type DecoderWeights, type RunState, type TraceHook } from '../families/decoder.js';
+import type { RopeTable } from '../families/rope.js';
+import type { Arena } from './arena.js';
+import type { Ops, QuantScratch } from './ops.js';
+
+/** A session's state: activations and KV cache, and its q8/q4 scratch. */
+export interface SessionState { run: RunState; scratch: QuantScratch }
+
+/** What a session runs on: a decoder's weights (src/runtime/decoder.ts), which takes the state back at dispose. */
+export interface SessionHost {
+  readonly spec: DecoderSpec;
+  readonly weights: DecoderWeights;
+  readonly arena: Arena;
+  readonly ropes: RopeTable[];
+  releaseState(s: SessionState): void;
+}
 
 export interface SessionOptions {
   /** Positions the KV cache holds; default min(max_position_embeddings, 4096). */
@@ -15,22 +28,22 @@ export interface SessionOptions {
   kvCache?: 'f32' | 'f16';
 }
 
-export const DEFAULT_CONTEXT = 4096;
-export const DEFAULT_PREFILL_CHUNK = 64;
-
 export class Session {
-  private state: RunState | undefined;
-  private position = 0;
+  private state: SessionState | undefined;
+  /** The ids whose keys and values the cache holds, in order. */
+  private readonly ids: number[] = [];
   /** When set, every forward reports its named steps to `step` and runs on `wrap(ops)` (timed ops; src/inspect/trace.ts). */
   tracer?: { wrap?: (ops: Ops) => Ops; step: TraceHook };
 
-  constructor(readonly model: Model, state: RunState, private readonly ops: Ops = model.ops) {
+  constructor(readonly model: SessionHost, state: SessionState, private readonly ops: Ops) {
     this.state = state;
   }
 
   /** Tokens already in the KV cache. */
-  get pos(): number { return this.position; }
+  get pos(): number { return this.ids.length; }
   get contextLength(): number { return this.live().ctx; }
+  /** The ids the cache holds (a copy). */
+  get history(): number[] { return [...this.ids]; }
 
   /**
    * Feed `ids` after what the session has seen and return the logits for the last one
@@ -40,7 +53,7 @@ export class Session {
    */
   prefill(ids: ArrayLike<number>, { allLogits = false, out: into }: { allLogits?: boolean; out?: Float32Array } = {}): Float32Array {
     const s = this.live();
-    const { spec, weights, arena, invFreq } = this.model;
+    const { spec, weights, arena, ropes } = this.model;
     const ops = this.tracer?.wrap?.(this.ops) ?? this.ops, trace = this.tracer?.step;
     this.checkIds(ids);
     const V = spec.vocabSize, n = allLogits ? ids.length * V : V;
@@ -48,11 +61,11 @@ export class Session {
     const out = into ?? new Float32Array(n);
     for (let c = 0; c < ids.length; c += s.C) {
       const chunk = Array.prototype.slice.call(ids, c, c + s.C) as number[];
-      forward(ops, spec, weights, s, arena, invFreq, chunk, this.position, trace);
-      this.position += chunk.length;
+      forward(ops, spec, weights, s, arena, ropes, chunk, this.pos, trace);
+      this.ids.push(...chunk);
       const rows = allLogits ? chunk.map((_, t) => t) : c + s.C >= ids.length ? [chunk.length - 1] : [];
       for (const row of rows) {
-        logitsAt(ops, weights, s, row, trace);
+        logitsAt(ops, spec, weights, s, row, trace);
         out.set(arena.f32(s.logits.ptr, V), allLogits ? (c + row) * V : 0);
       }
     }
@@ -64,8 +77,34 @@ export class Session {
     return this.prefill([id], { out });
   }
 
+  /**
+   * Make the cache hold the longest prefix of `ids` it can keep, leaving at least one id to feed (whose
+   * logits the caller needs), and return its length: a chat's earlier turns are not computed again. A
+   * windowed layer's ring has forgotten old rows, so there only a short rewind is possible.
+   */
+  keepPrefix(ids: ArrayLike<number>): number {
+    let n = 0;
+    while (n < this.ids.length && n < ids.length - 1 && this.ids[n] === ids[n]) n++;
+    const rings = this.model.spec.layers.some((k) => k.window > 0);
+    if (rings && this.ids.length - n > this.live().C - 1) n = 0;
+    this.ids.length = n;
+    return n;
+  }
+
+  /**
+   * Forget the ids after the first `n` (0: the whole conversation); the cache's memory is kept. A
+   * windowed layer's ring keeps prefillChunk − 1 rows beyond its window, so it can go back that far.
+   */
+  rewind(n = 0): void {
+    const rings = n > 0 && this.model.spec.layers.some((k) => k.window > 0), slack = this.live().C - 1;
+    if (!Number.isInteger(n) || n < 0 || n > this.ids.length || (rings && this.ids.length - n > slack)) {
+      throw new OptionError(`rewind: ${n} must be an integer in 0..${this.ids.length}${rings ? ` and at most ${slack} back (sliding-window layers)` : ''}`);
+    }
+    this.ids.length = n;
+  }
+
   /** Forget the conversation: position 0, cache reused. */
-  reset(): void { this.position = 0; }
+  reset(): void { this.rewind(0); }
 
   /** Return the KV cache to the model for reuse by a later session. */
   dispose(): void {
@@ -75,7 +114,7 @@ export class Session {
 
   private live(): RunState {
     if (!this.state) throw new OptionError('session: used after dispose()');
-    return this.state;
+    return this.state.run;
   }
 
   private checkIds(ids: ArrayLike<number>): void {
@@ -88,8 +127,8 @@ export class Session {
       }
     }
     const ctx = this.live().ctx;
-    if (this.position + ids.length > ctx) {
-      throw new ContextOverflowError(`context: ${this.position} tokens in the cache + ${ids.length} new > context length ${ctx}`);
+    if (this.pos + ids.length > ctx) {
+      throw new ContextOverflowError(`context: ${this.pos} tokens in the cache + ${ids.length} new > context length ${ctx}`);
     }
   }
 }

@@ -11,6 +11,9 @@ export interface ThreadHandle { terminate(): unknown }
 /** Starts one worker with `init`; resolves once its kernels are instantiated. */
 export type ThreadSpawner = (init: WorkerInit) => Promise<ThreadHandle>;
 
+/** What src/node/threads.ts provides. */
+interface NodeThreads { nodeCores(): number; spawnNodeWorker: ThreadSpawner }
+
 /** Per-thread scratch: argument `arg` (an address) is offset by ith × `strideBytes` in thread ith. */
 export interface Scratch { arg: number; strideBytes: number }
 
@@ -206,12 +209,12 @@ export async function resolveThreads(requested?: number): Promise<number> {
     return want;
   }
   if (!threadsSupported()) return 1;
-  if (isNode()) return (await nodeThreads()).nodeCores();
+  if (isNode()) return (await nodeThreads<NodeThreads>()).nodeCores();
   return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
 }
 
 /** worker_threads in Node, Web Workers elsewhere. */
 export async function defaultSpawner(): Promise<ThreadSpawner> {
-  return isNode() ? (await nodeThreads()).spawnNodeWorker : spawnWebWorker;
+  return isNode() ? (await nodeThreads<NodeThreads>()).spawnNodeWorker : spawnWebWorker;
 }
 

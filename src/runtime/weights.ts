@@ -30,7 +30,7 @@ export function decoderStorage(quantize: Quantize): Storage {
   return (hf, shape, src) => {
     if (shape.length !== 2) return 'f32';
     if (quantize !== 'none') {
-      const vocabTable = hf === 'model.embed_tokens.weight' || hf === 'lm_head.weight';
+      const vocabTable = hf === 'lm_head.weight' || /(^|\.)embed_tokens\.weight$/.test(hf);
       return quantize === 'q4' && !vocabTable ? 'q4' : 'q8';
     }
     return src === 'BF16' ? 'bf16p8' : src === 'F16' ? 'f16p8' : 'f32p8';
@@ -43,18 +43,18 @@ export function tensorBytes(dtype: Dtype, shape: number[]): number {
 }
 
 /**
- * Read a (d, n) checkpoint tensor into `ptr`, laid out as `dtype` (a panel or block type). Chunks of rows
+ * Read a (d, n) checkpoint tensor (or its rows first .. first + d − 1) into `ptr`, laid out as `dtype` (a panel or block type). Chunks of rows
  * go through staging at the arena's top: 16-bit rows are moved into bf16/f16 panels as they are; for f32
  * panels and q8/q4 the rows are widened to f32 in place first (src in the upper half, as loadTensors does).
  */
-export async function loadRows(arena: Arena, info: TensorInfo, ptr: number, dtype: Dtype, d: number, n: number): Promise<void> {
+export async function loadRows(arena: Arena, info: TensorInfo, ptr: number, dtype: Dtype, d: number, n: number, first = 0): Promise<void> {
   const k = arena.kernels, srcBytes = info.dtype === 'F32' ? 4 : 2;
   const rowsPer = Math.max(8, Math.floor(STAGING_BYTES / (4 * n) / 8) * 8);
   const mark = arena.mark();
   const stage = arena.alloc('staging', Math.min(rowsPer, d) * n * 4);
   try {
     for (let r0 = 0; r0 < d; r0 += rowsPer) {
-      const r1 = Math.min(d, r0 + rowsPer), m = (r1 - r0) * n, at = info.offset + r0 * n * srcBytes;
+      const r1 = Math.min(d, r0 + rowsPer), m = (r1 - r0) * n, at = info.offset + (first + r0) * n * srcBytes;
       if (dtype === 'bf16p8' || dtype === 'f16p8') {
         await info.reader.read(at, arena.bytes(stage, 2 * m));
         k.pack_u16p8(ptr, stage, n, d, r0, r1);
@@ -80,3 +80,10 @@ export async function loadRows(arena: Arena, info: TensorInfo, ptr: number, dtyp
 export function stagingBytes(shapes: number[][]): number {
   return Math.max(0, ...shapes.filter((s) => s.length === 2).map(([d, n]) => Math.min(Math.max(8, Math.floor(STAGING_BYTES / (4 * n) / 8) * 8), d) * n * 4));
 }
+
+/**
+ * The encoder's layouts: the linear layers' matrices in the decoder's 8-row panels (16-bit checkpoints
+ * stay 16-bit); the embedding tables, read a row at a time, and all vectors stay f32.
+ */
+export const encoderStorage: Storage = (hf, shape, src) =>
+  shape.length !== 2 || hf.includes('embeddings.') ? 'f32' : src === 'BF16' ? 'bf16p8' : src === 'F16' ? 'f16p8' : 'f32p8';

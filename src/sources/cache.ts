@@ -89,7 +89,7 @@ export function browserCache(name = 'tide'): ModelCache {
  */
 export async function defaultCache(cacheDir?: string): Promise<ModelCache> {
   if (typeof process !== 'undefined' && process.versions?.node) {
-    const node = await nodeFiles();
+    const node = await nodeFiles<{ fileCache(dir: string): ModelCache; defaultCacheDir(): string }>();
     return node.fileCache(cacheDir ?? node.defaultCacheDir());
   }
   const g = globalThis as { caches?: unknown; document?: unknown; WorkerGlobalScope?: unknown };

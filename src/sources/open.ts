@@ -15,7 +15,7 @@ export async function openModelFiles(source: string, opts: SourceOptions = {}): 
     await files.prefetch();
     return files;
   }
-  const { dirSource } = await nodeFiles();
+  const { dirSource } = await nodeFiles<{ dirSource(dir: string): Promise<ModelFiles> }>();
   return dirSource(source);
 }
 

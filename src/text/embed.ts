@@ -1,25 +1,19 @@
 // Sentence embeddings: load a BERT-family encoder with its sentence-transformers pooling, embed texts
 // or ids in length-sorted packed batches, and compare vectors (cosine similarity, top-k).
-import { Arena, checkPlan, WASM32_MAX_BYTES } from '../runtime/arena.js';
-import { ConfigError, OptionError, TokenizerError } from '../errors.js';
-import { checkTensor, loadTensors, parseJson, type LoadOptions } from '../model.js';
-import { allocEncoderState, bindWeights, checkpointPrefix, forward, planEncoderState, weightTable, type BertWeights } from '../families/bert.js';
-import { Ops } from '../runtime/ops.js';
+import { OptionError, TokenizerError } from '../errors.js';
+import { Encoder } from '../runtime/encoder.js';
+import { loadCheckpoint, type LoadOptions } from '../runtime/load.js';
+import type { Ops } from '../runtime/ops.js';
 import { l2normalize, pool, POOLINGS, readSentenceConfig, type Pooling, type SentenceConfig } from './pooling.js';
-import { openCheckpoint } from '../formats/safetensors.js';
 import type { ModelFiles } from '../sources/sources.js';
 import type { SourceOptions } from '../sources/remote.js';
 import { withModelFiles } from '../sources/open.js';
-import { bertSpecFromConfig, type BertSpec } from '../families/spec.js';
-import { defaultSpawner, resolveThreads, ThreadPool } from '../runtime/threads.js';
-import { TextTokenizer } from './tokenizer.js';
-import { kernelModule } from '../runtime/wasm.js';
-import { stagingBytes, tensorBytes, type Storage } from '../runtime/weights.js';
+import { readTokenizer, type TextTokenizer } from './tokenizer.js';
 
 export { POOLINGS, type Pooling } from './pooling.js';
 
-/** loadModel's options, less `quantize`: encoders keep f32 / 16-bit weights (q8/q4 are decoder-only for now). */
-export interface EmbedderOptions extends Omit<LoadOptions, 'quantize'> {
+/** loadModel's options; `quantize` is decoder-only for now (an encoder family refuses it). */
+export interface EmbedderOptions extends LoadOptions {
   /** Called with each assumption made for a missing file (default: console.warn). */
   onWarning?: (message: string) => void;
 }
@@ -72,19 +66,19 @@ export function packBatches(ids: number[][], batchSize: number): number[][] {
 }
 
 export class Embedder {
-  readonly ops: Ops;
   /** Longest input in tokens: max_seq_length, capped by the position table. Longer ones are truncated. */
   readonly maxSeqLength: number;
 
-  constructor(readonly spec: BertSpec, readonly arena: Arena, readonly weights: BertWeights,
-              readonly tokenizer: TextTokenizer | undefined, readonly config: SentenceConfig,
-              readonly source: string, readonly pool?: ThreadPool) {
-    this.ops = new Ops(arena.kernels, pool);
-    this.maxSeqLength = Math.min(config.maxSeqLength ?? spec.seqLen, spec.seqLen);
+  constructor(readonly encoder: Encoder, readonly tokenizer: TextTokenizer | undefined, readonly config: SentenceConfig,
+              readonly source: string) {
+    this.maxSeqLength = Math.min(config.maxSeqLength ?? encoder.spec.seqLen, encoder.spec.seqLen);
   }
 
-  get dim(): number { return this.spec.dim; }
-  get threads(): number { return this.pool?.threads ?? 1; }
+  get spec() { return this.encoder.spec; }
+  get dim(): number { return this.encoder.spec.dim; }
+  get threads(): number { return this.encoder.threads; }
+  /** The encoder's ops (tests set minParallelWork on them). */
+  get ops(): Ops { return this.encoder.ops; }
 
   /** One vector per text (or per id list); results are in input order. */
   async embed(inputs: readonly string[] | readonly (readonly number[])[], opts: EmbedOptions = {}): Promise<Embeddings> {
@@ -103,25 +97,13 @@ export class Embedder {
     const dim = this.dim;
     const data = new Float32Array(ids.length * dim);
     const batches = packBatches(ids, batchSize);
-    const mark = this.arena.mark();
-    try {
-      // reduce, not Math.max(...): a corpus of 10⁵ inputs would overflow the argument stack.
-      const N = batches.reduce((m, b) => Math.max(m, b.reduce((n, i) => n + ids[i].length, 0)), 1);
-      const S = batches.reduce((m, b) => Math.max(m, b.length), 1), L = ids.reduce((m, x) => Math.max(m, x.length), 1);
-      checkPlan(planEncoderState(this.spec, N, S, L, this.threads), this.arena.budgetBytes, this.arena.usedBytes);
-      const s = allocEncoderState(this.arena, this.spec, N, S, L, this.threads);
-      for (const batch of batches) {
-        const offsets = forward(this.ops, this.spec, this.weights, s, this.arena, batch.map((i) => ids[i]));
-        const h = this.arena.f32(s.x.ptr, offsets[batch.length] * dim);
-        batch.forEach((i, j) => {
-          const v = data.subarray(i * dim, (i + 1) * dim);
-          pool(v, h, dim, offsets[j], offsets[j + 1], mode);
-          if (opts.normalize ?? this.config.normalize) l2normalize(v);
-        });
-      }
-    } finally {
-      this.arena.release(mark);
-    }
+    this.encoder.run(batches.map((b) => b.map((i) => ids[i])), (h, offsets, b) => {
+      batches[b].forEach((i, j) => {
+        const v = data.subarray(i * dim, (i + 1) * dim);
+        pool(v, h, dim, offsets[j], offsets[j + 1], mode);
+        if (opts.normalize ?? this.config.normalize) l2normalize(v);
+      });
+    });
     return { data, rows: ids.length, dim, tokens: ids.map((x) => x.length), truncated };
   }
 
@@ -159,47 +141,22 @@ export class Embedder {
   }
 
   /** Stop the worker threads; the embedder must not be used afterwards. */
-  async dispose(): Promise<void> { await this.pool?.close(); }
+  async dispose(): Promise<void> { await this.encoder.dispose(); }
 }
 
 /**
- * The encoder's layouts: the linear layers' matrices in the decoder's 8-row panels (16-bit checkpoints
- * stay 16-bit); the embedding tables, read a row at a time, and all vectors stay f32.
+ * Load an embedding model from its files: config.json, model.safetensors, tokenizer.json and the
+ * sentence-transformers files. BERT-family encoders and decoder families (Qwen3-Embedding, EmbeddingGemma).
  */
-const encoderStorage: Storage = (hf, shape, src) =>
-  shape.length !== 2 || hf.includes('embeddings.') ? 'f32' : src === 'BF16' ? 'bf16p8' : src === 'F16' ? 'f16p8' : 'f32p8';
-
-/** Load an encoder from its files: config.json, model.safetensors, tokenizer.json, sentence-transformers files. */
 export async function loadEmbedderFrom(files: ModelFiles, opts: EmbedderOptions = {}): Promise<Embedder> {
-  const configText = await files.text('config.json');
-  if (configText === undefined) throw new ConfigError(`${files.label}: no config.json`);
-  const spec = bertSpecFromConfig(parseJson(configText, `${files.label}/config.json`), `${files.label}/config.json`);
-  const config = await readSentenceConfig(files, spec.dim);
-  for (const w of config.warnings) (opts.onWarning ?? console.warn)(w);
-
-  if ((opts as LoadOptions).quantize !== undefined && (opts as LoadOptions).quantize !== 'none') {
-    throw new OptionError(`quantize "${(opts as LoadOptions).quantize}" is not supported for encoders; supported: none`);
-  }
-  const threads = await resolveThreads(opts.threads);
-  const ckpt = await openCheckpoint(files);
+  const encoder = new Encoder(await loadCheckpoint(files, opts));
   try {
-    const prefix = checkpointPrefix(spec, (hf) => ckpt.tensors.has(hf));
-    const table = weightTable(spec, prefix);
-    const weightBytes = table.reduce((sum, t) => sum + tensorBytes(encoderStorage(t.hf, t.shape, checkTensor(ckpt, t.hf, t.shape, spec).dtype), t.shape), 0);
-    const budget = Math.min(opts.memoryBudgetBytes ?? WASM32_MAX_BYTES, WASM32_MAX_BYTES);
-    const staging = { name: 'staging', bytes: stagingBytes(table.map((t) => t.shape)) };
-    checkPlan([{ name: 'weights', bytes: weightBytes }, staging, ...planEncoderState(spec, 1, 1, 1, threads)], budget);
-    const km = await kernelModule({ ...opts, shared: threads > 1 });
-    const arena = new Arena(km, budget, weightBytes);
-    const tensors = await loadTensors(arena, spec, ckpt, table, opts.onProgress, encoderStorage);
-    const tokenizerText = await files.text('tokenizer.json');
-    const tokenizer = tokenizerText === undefined ? undefined
-      : TextTokenizer.parse(tokenizerText, await files.text('tokenizer_config.json'), `${files.label}/tokenizer.json`);
-    const weights = bindWeights(spec, (hf) => tensors.get(hf)!, prefix);
-    const pool = threads > 1 ? await ThreadPool.start(threads, km.module, arena.memory, arena.kernels, await defaultSpawner()) : undefined;
-    return new Embedder(spec, arena, weights, tokenizer, config, files.label, pool);
-  } finally {
-    await ckpt.close();
+    const config = await readSentenceConfig(files, encoder.spec.dim);
+    for (const w of config.warnings) (opts.onWarning ?? console.warn)(w);
+    return new Embedder(encoder, await readTokenizer(files), config, files.label);
+  } catch (e) {
+    await encoder.dispose();
+    throw e;
   }
 }
 

@@ -2,10 +2,11 @@
 // streamed as it becomes stable, stop strings cut, AbortSignal cancellation, and timings.
 import { ChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat.js';
 import { ContextOverflowError, OptionError, TemplateError, TokenizerError } from '../errors.js';
-import type { Model } from '../model.js';
 import { promptOpensReasoning, splitReasoning } from './reasoning.js';
 import { Sampler, samplingDefaults, type SamplingOptions } from './sampler.js';
-import type { Session } from '../runtime/session.js';
+import type { Session, SessionOptions } from '../runtime/session.js';
+import type { ModelInfo } from '../runtime/load.js';
+import type { TextTokenizer } from './tokenizer.js';
 import { StopMatcher, TextStream } from './stream.js';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -44,6 +45,16 @@ export interface GenerateResult {
 
 export type Prompt = string | ChatMessage[] | number[];
 
+/** What generation needs of a model (src/model.ts's TextModel is one). */
+export interface TextModel {
+  readonly spec: { vocabSize: number };
+  readonly info: Pick<ModelInfo, 'source'>;
+  readonly tokenizer: TextTokenizer | undefined;
+  readonly generationConfig: Record<string, unknown>;
+  readonly eosTokenIds: number[];
+  session(opts?: SessionOptions): Session;
+}
+
 /** Token-by-token state shared by the streaming and the synchronous API. */
 class TokenLoop {
   readonly ids: number[] = [];
@@ -58,7 +69,7 @@ class TokenLoop {
   prefilled = 0;
   t0 = 0; t1 = 0;
 
-  constructor(private readonly model: Model, readonly session: Session, readonly promptIds: number[], opts: GenerateOptions) {
+  constructor(private readonly model: TextModel, readonly session: Session, readonly promptIds: number[], opts: GenerateOptions) {
     const defined = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
     this.sampler = new Sampler({ ...samplingDefaults(model.generationConfig), ...defined }, model.spec.vocabSize);
     this.stopIds = new Set(opts.stopIds ?? model.eosTokenIds);
@@ -82,15 +93,13 @@ class TokenLoop {
     if (promptIds.length > session.contextLength) {
       throw new ContextOverflowError(`prompt: ${promptIds.length} tokens > context length ${session.contextLength}`);
     }
-    const held = cached.get(session);
-    const reuse = held && held.length === session.pos && held.length < promptIds.length && held.every((id, i) => id === promptIds[i]);
-    if (!reuse) session.reset();
+    // Keep the cache's rows for the prompt's leading ids (a chat's earlier turns); at least one id is fed.
+    session.keepPrefix(promptIds);
     const fresh = promptIds.slice(session.pos);
     this.t0 = performance.now();
     this.logits = session.prefill(fresh, { out: this.buf });
     this.t1 = performance.now();
     this.prefilled = fresh.length;
-    cached.set(session, [...promptIds]);
   }
 
   /** The next token, or undefined when generation has ended (finishReason says why). */
@@ -110,7 +119,6 @@ class TokenLoop {
     const id = this.ids[this.ids.length - 1];
     if (this.ids.length >= this.maxTokens || this.session.pos >= this.session.contextLength) return;
     this.logits = this.session.step(id, this.buf);
-    cached.get(this.session)!.push(id);
   }
 
   result(text: string, startsInReasoning: boolean): GenerateResult {
@@ -126,14 +134,11 @@ class TokenLoop {
   }
 }
 
-/** Ids each session's KV cache holds from earlier generate calls. */
-const cached = new WeakMap<Session, number[]>();
-
 /**
  * Synchronous generation on `session` after `promptIds`; `onToken` sees every new id.
  * Samples with `opts` (greedy by default unless generation_config.json says do_sample).
  */
-export function generateIds(model: Model, session: Session, promptIds: number[], opts: GenerateOptions = {},
+export function generateIds(model: TextModel, session: Session, promptIds: number[], opts: GenerateOptions = {},
                             onToken?: (id: number) => void): GenerateResult {
   const loop = new TokenLoop(model, session, promptIds, opts);
   loop.prefill();
@@ -176,13 +181,13 @@ export class Generation implements AsyncIterable<string> {
 }
 
 /** Start generating from text (encoded with the model's special tokens), chat messages or ids. */
-export function generate(model: Model, prompt: Prompt, opts: GenerateOptions = {}): Generation {
+export function generate(model: TextModel, prompt: Prompt, opts: GenerateOptions = {}): Generation {
   const own = new AbortController();
   const signal = opts.signal ? anySignal(opts.signal, own.signal) : own.signal;
   return new Generation((emit) => run(model, prompt, { ...opts, signal }, emit), () => own.abort());
 }
 
-async function run(model: Model, prompt: Prompt, opts: GenerateOptions, emit: (piece: string) => void): Promise<GenerateResult> {
+async function run(model: TextModel, prompt: Prompt, opts: GenerateOptions, emit: (piece: string) => void): Promise<GenerateResult> {
   await Promise.resolve(); // start after the caller has the Generation
   const { ids: promptIds, startsInReasoning } = encodePrompt(model, prompt, opts.chat);
   const session = opts.session ?? model.session();
@@ -219,7 +224,7 @@ async function run(model: Model, prompt: Prompt, opts: GenerateOptions, emit: (p
 }
 
 /** Prompt ids: text with the tokenizer's special tokens; messages through the chat template, as transformers. */
-export function encodePrompt(model: Model, prompt: Prompt, chat: ChatTemplateOptions = {}): { ids: number[]; text?: string; startsInReasoning: boolean } {
+export function encodePrompt(model: TextModel, prompt: Prompt, chat: ChatTemplateOptions = {}): { ids: number[]; text?: string; startsInReasoning: boolean } {
   if (Array.isArray(prompt) && prompt.every((x) => typeof x === 'number')) {
     if (prompt.length === 0) throw new OptionError('prompt: no token ids given');
     return { ids: prompt as number[], startsInReasoning: false };

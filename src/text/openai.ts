@@ -1,8 +1,7 @@
 // The OpenAI chat-completions shape over generate(): snake_case options in, `chat.completion` objects
 // (or `chat.completion.chunk`s when streaming) out; reasoning as `reasoning_content`, as DeepSeek's API.
 import type { ChatMessage } from './chat.js';
-import { encodePrompt, generate, type FinishReason, type GenerateOptions } from './generate.js';
-import type { Model } from '../model.js';
+import { encodePrompt, generate, type FinishReason, type GenerateOptions, type TextModel } from './generate.js';
 import { ReasoningSplitter } from './reasoning.js';
 import type { Session } from '../runtime/session.js';
 
@@ -42,7 +41,7 @@ export interface ChatChunk {
 }
 
 /** model.chat(): a promise of the completion, or with `stream: true` an async iterable of chunks. */
-export function chatCompletion(model: Model, req: ChatRequest): Promise<ChatCompletion> | AsyncIterable<ChatChunk> {
+export function chatCompletion(model: TextModel, req: ChatRequest): Promise<ChatCompletion> | AsyncIterable<ChatChunk> {
   const opts: GenerateOptions = {
     temperature: req.temperature, topP: req.top_p, topK: req.top_k, minP: req.min_p, maxTokens: req.max_tokens,
     stop: req.stop, seed: req.seed, presencePenalty: req.presence_penalty, frequencyPenalty: req.frequency_penalty,
@@ -59,7 +58,7 @@ export function chatCompletion(model: Model, req: ChatRequest): Promise<ChatComp
   }));
 }
 
-async function* streamChunks(model: Model, req: ChatRequest, opts: GenerateOptions): AsyncIterable<ChatChunk> {
+async function* streamChunks(model: TextModel, req: ChatRequest, opts: GenerateOptions): AsyncIterable<ChatChunk> {
   const g = generate(model, req.messages, opts);
   const split = new ReasoningSplitter(encodePrompt(model, req.messages, opts.chat).startsInReasoning);
   const chunk = (delta: ChatChunk['choices'][0]['delta'], finish: FinishReason | null = null): ChatChunk =>

@@ -1,7 +1,7 @@
 // sentence-transformers conventions: which pooling and normalisation a model's modules.json,
 // 1_Pooling/config.json and sentence_bert_config.json ask for, and the pooling itself over hidden states.
 import { ConfigError } from '../errors.js';
-import { parseJson } from '../model.js';
+import { parseJson } from '../formats/json.js';
 import type { ModelFiles } from '../sources/sources.js';
 
 /** How token vectors become one sentence vector (sentence-transformers' Pooling modes). */

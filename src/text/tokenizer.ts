@@ -1,6 +1,7 @@
 // Text ↔ ids through @huggingface/tokenizers, from a model's tokenizer.json and tokenizer_config.json.
 import { Tokenizer } from '@huggingface/tokenizers';
 import { TokenizerError } from '../errors.js';
+import type { ModelFiles } from '../sources/sources.js';
 
 type Json = Record<string, unknown>;
 
@@ -42,4 +43,11 @@ function parseJson(text: string, label: string): Json {
   } catch (e) {
     throw new TokenizerError(`${label}: not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/** A model's tokenizer.json with its tokenizer_config.json, when it has them. */
+export async function readTokenizer(files: ModelFiles): Promise<TextTokenizer | undefined> {
+  const text = await files.text('tokenizer.json');
+  return text === undefined ? undefined
+    : TextTokenizer.parse(text, await files.text('tokenizer_config.json'), `${files.label}/tokenizer.json`);
 }

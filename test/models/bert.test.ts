@@ -4,7 +4,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { bertSpecFromConfig, ConfigError, loadEmbedder, loadEmbedderFrom, SafetensorsError, type Embedder } from '../../src/index.js';
-import { allocEncoderState, forward } from '../../src/families/bert.js';
 import { firstMismatches, oracle, SHARED } from '../paths.js';
 import { rewriteCheckpoint, TINY_BERT, tinyBertFiles } from './bert-files.js';
 
@@ -47,19 +46,10 @@ test('tiny-bert: sentence embeddings of the padded batch match sentence-transfor
 
 test('tiny-bert: last hidden states at every unpadded position match BertModel within 1e-4', async () => {
   const e = await tiny();
-  const mark = e.arena.mark();
-  try {
-    const N = seqs[0].length + seqs[1].length;
-    const s = allocEncoderState(e.arena, e.spec, N, 2, seqs[1].length);
-    const offsets = forward(e.ops, e.spec, e.weights, s, e.arena, seqs);
-    const h = e.arena.f32(s.x.ptr, N * e.dim);
-    seqs.forEach((ids, i) => ids.forEach((_, t) => {
-      const r = offsets[i] + t;
-      close(h.subarray(r * e.dim, (r + 1) * e.dim), o.last_hidden_state[i][t], `last_hidden_state[${i}][${t}]`);
-    }));
-  } finally {
-    e.arena.release(mark);
-  }
+  e.encoder.run([seqs], (h, offsets) => seqs.forEach((ids, i) => ids.forEach((_, t) => {
+    const r = offsets[i] + t;
+    close(h.subarray(r * e.dim, (r + 1) * e.dim), o.last_hidden_state[i][t], `last_hidden_state[${i}][${t}]`);
+  })));
 });
 
 test('tiny-bert: cls, max and last-token pooling match the oracle hidden states', async () => {
@@ -96,7 +86,7 @@ test('tiny-bert: two threads (heads and matmul rows split) give bit-identical ve
     const [one, two] = [await (await tiny()).embed([...seqs, seqs[0].slice(2)]), await e2.embed([...seqs, seqs[0].slice(2)])];
     // Each row and head is computed whole by one thread (README, Threads), so not even rounding differs
     // on the baseline module. The relaxed one may fuse relaxed_madd in one V8 tier and not another.
-    if (e2.arena.flavor === 'baseline') two.forEach((v, i) => assert.equal(Array.from(v), Array.from(one[i]), `threads 2 [${i}]`));
+    if (e2.encoder.arena.flavor === 'baseline') two.forEach((v, i) => assert.equal(Array.from(v), Array.from(one[i]), `threads 2 [${i}]`));
     else two.forEach((v, i) => close(v, Array.from(one[i]), `threads 2 [${i}]`, 1e-6));
   } finally {
     await e2.dispose();

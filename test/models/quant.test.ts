@@ -93,7 +93,7 @@ test('q4 and an f16 cache at 2 threads: the same 100 greedy ids as 1 thread (act
   const ids: number[][] = [];
   for (const threads of [1, 2]) {
     const m = await loadModel(shipped, { quantize: 'q4', threads });
-    m.ops.minParallelWork = 0; // stories260K is tiny: split every op so the pool really runs
+    m.minParallelWork = 0; // stories260K is tiny: split every op so the pool really runs
     try {
       ids.push(generateIds(m, m.session({ kvCache: 'f16' }), [1], { maxTokens: 100 }).ids);
     } finally {

@@ -20,7 +20,7 @@ const shipped = `${WEIGHTS}/stories260K`;
 
 async function withModel(dir: string, threads: number, quantize: Mode, body: (m: Model) => void | Promise<void>): Promise<void> {
   const m = await loadModel(dir, { threads, quantize });
-  m.ops.minParallelWork = 0; // these models are tiny: split every op, so the pool really runs them
+  m.minParallelWork = 0; // these models are tiny: split every op, so the pool really runs them
   try {
     assert.is(m.threads, threads);
     assert.is(m.info.quantize, quantize);

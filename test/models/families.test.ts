@@ -1,0 +1,73 @@
+// The decoder families against Hugging Face transformers 5.18 run in float64 (test/oracles/tiny-*.json,
+// random-weight checkpoints written by transformers itself): logits at every position within
+// 1e-5 + 1e-4·max|ref| of that position's row, and the greedy ids equal. Prefilled whole, in chunks that
+// wrap Gemma's sliding-window rings, and token by token; at 1 and 2 threads.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadModel, generateIds, type Model } from '../../src/index.js';
+import { oracle, sharedModel } from '../paths.js';
+
+interface FamilyOracle { logits: { ids: number[]; logits: number[][] }[]; greedy: { prompt_ids: number[]; ids: number[] }[] }
+
+const FAMILIES = ['tiny-qwen3', 'tiny-gemma3', 'tiny-phi3', 'tiny-smollm3'];
+const CHUNKS = [64, 5, 1];
+
+/** The worst |ours − ref| / (1e-5 + 1e-4·max|ref row|) over every position: ≤ 1 passes. */
+function worst(got: Float32Array, want: number[][]): { ratio: number; at: string } {
+  let ratio = 0, at = '';
+  const V = want[0].length;
+  want.forEach((row, t) => {
+    const tol = 1e-5 + 1e-4 * Math.max(...row.map(Math.abs));
+    row.forEach((w, i) => {
+      const r = Math.abs(got[t * V + i] - w) / tol;
+      if (!(r <= ratio)) { ratio = r; at = `position ${t} id ${i}: want ${w} got ${got[t * V + i]}`; }
+    });
+  });
+  return { ratio, at };
+}
+
+for (const name of FAMILIES) {
+  const o = oracle<FamilyOracle>(`${name}.json`);
+  for (const threads of [1, 2]) {
+    let model: Promise<Model> | undefined;
+    const load = () => (model ??= loadModel(sharedModel(name), { threads }).then((m) => { m.minParallelWork = 0; return m; }));
+
+    test(`${name} (threads ${threads}): logits at every position match transformers, in chunks of ${CHUNKS.join(', ')}`, async () => {
+      const m = await load();
+      for (const [c, { ids, logits }] of o.logits.entries()) {
+        for (const prefillChunk of CHUNKS) {
+          const s = m.session({ prefillChunk, contextLength: ids.length });
+          const got = s.prefill(ids, { allLogits: true });
+          s.dispose();
+          const { ratio, at } = worst(got, logits);
+          assert.ok(ratio <= 1, `${name} case ${c} chunk ${prefillChunk}: ${ratio.toFixed(2)}× the bound at ${at}`);
+        }
+      }
+    });
+
+    test(`${name} (threads ${threads}): greedy ids equal transformers' generate()`, async () => {
+      const m = await load();
+      for (const g of o.greedy) {
+        // transformers stops after an eos id and lists it; Tide stops on it and does not.
+        const eos = m.eosTokenIds.includes(g.ids[g.ids.length - 1]);
+        const r = generateIds(m, m.session({ prefillChunk: 4 }), g.prompt_ids, { maxTokens: g.ids.length });
+        assert.equal(r.ids, eos ? g.ids.slice(0, -1) : g.ids);
+        assert.is(r.finishReason, eos ? 'stop' : 'length');
+      }
+    });
+  }
+}
+
+test('tiny-gemma3: a chat continues on the cache across turns only as far back as the sliding-window ring allows', async () => {
+  const m = await loadModel(sharedModel('tiny-gemma3'), { threads: 1 });
+  const { ids } = oracle<FamilyOracle>('tiny-gemma3.json').logits[0];
+  const s = m.session({ prefillChunk: 4 });
+  s.prefill(ids.slice(0, 20));
+  assert.is(s.keepPrefix(ids.slice(0, 30)), 20);        // an extension keeps everything
+  s.prefill(ids.slice(20, 30));
+  assert.is(s.keepPrefix([...ids.slice(0, 28), 1, 2]), 28); // 2 back: within the ring's 3 spare rows
+  s.prefill(ids.slice(28, 30));
+  assert.is(s.keepPrefix([...ids.slice(0, 10), 1, 2]), 0);  // 20 back: the ring has overwritten those rows
+});
+
+test.run();
