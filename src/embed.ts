@@ -192,9 +192,7 @@ export async function loadEmbedderFrom(files: ModelFiles, opts: EmbedderOptions 
     const km = await kernelModule({ ...opts, shared: threads > 1 });
     const arena = new Arena(km, budget, weightBytes);
     const tensors = await loadTensors(arena, spec, ckpt, table, opts.onProgress, encoderStorage);
-    const tokenizerText = await files.text('tokenizer.json');
-    const tokenizer = tokenizerText === undefined ? undefined
-      : TextTokenizer.parse(tokenizerText, await files.text('tokenizer_config.json'), `${files.label}/tokenizer.json`);
+    const tokenizer = await TextTokenizer.read(files);
     const weights = bindWeights(spec, (hf) => tensors.get(hf)!, prefix);
     const pool = threads > 1 ? await ThreadPool.start(threads, km.module, arena.memory, arena.kernels, await defaultSpawner()) : undefined;
     return new Embedder(spec, arena, weights, tokenizer, config, files.label, pool);

@@ -24,7 +24,7 @@ export {
 export { argmax, Sampler, samplingDefaults, type SamplingOptions } from './sampler.js';
 export { Rng } from './rng.js';
 export { TextStream, StopMatcher } from './stream.js';
-export { ChatTemplate, CHAT_ROLES, type ChatMessage, type ChatTemplateOptions } from './chat.js';
+export { ChatTemplate, CHAT_ROLES, TEMPLATE_LIMITS, type ChatMessage, type ChatTemplateOptions, type TemplateLimits } from './chat.js';
 export { ReasoningSplitter, splitReasoning, type ReasoningParts } from './reasoning.js';
 export { chatCompletion, type ChatRequest, type ChatCompletion, type ChatChunk } from './openai.js';
 export { specFromConfig, type ModelSpec } from './spec.js';

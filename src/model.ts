@@ -169,9 +169,7 @@ export async function loadModelFrom(files: ModelFiles, opts: LoadOptions = {}): 
       parameters: table.reduce((sum, t) => sum + numel(t.shape), 0),
       kvBytesPerToken: 2 * spec.nLayers * spec.kvDim * 4,
     };
-    const tokenizerText = await files.text('tokenizer.json');
-    const tokenizer = tokenizerText === undefined ? undefined
-      : TextTokenizer.parse(tokenizerText, await files.text('tokenizer_config.json'), `${files.label}/tokenizer.json`);
+    const tokenizer = await TextTokenizer.read(files);
     const weights = bindWeights(spec, (hf) => tensors.get(hf)!);
     const pool = threads > 1 ? await ThreadPool.start(threads, km.module, arena.memory, arena.kernels, await defaultSpawner()) : undefined;
     return new Model(spec, arena, weights, tokenizer, generationConfig, eos.length ? eos : spec.eosTokenIds, info, pool);

@@ -1,14 +1,18 @@
 // Text ↔ ids through @huggingface/tokenizers, from a model's tokenizer.json and tokenizer_config.json.
 import { Tokenizer } from '@huggingface/tokenizers';
 import { TokenizerError } from './errors.js';
+import type { ModelFiles } from './sources.js';
 
 type Json = Record<string, unknown>;
 
 export class TextTokenizer {
   private readonly tok: Tokenizer;
 
-  /** `config` is tokenizer_config.json (special tokens, chat_template); `label` names the files in errors. */
-  constructor(json: Json, readonly config: Json, readonly label = 'tokenizer.json') {
+  /**
+   * `config` is tokenizer_config.json (special tokens, chat_template); `label` names the files in errors;
+   * `chatTemplateFile` is chat_template.jinja's text, where newer models keep their chat template.
+   */
+  constructor(json: Json, readonly config: Json, readonly label = 'tokenizer.json', readonly chatTemplateFile?: string) {
     try {
       this.tok = new Tokenizer(json, config);
     } catch (e) {
@@ -16,8 +20,17 @@ export class TextTokenizer {
     }
   }
 
-  static parse(jsonText: string, configText: string | undefined, label: string): TextTokenizer {
-    return new TextTokenizer(parseJson(jsonText, label), configText ? parseJson(configText, label.replace(/tokenizer\.json$/, 'tokenizer_config.json')) : {}, label);
+  static parse(jsonText: string, configText: string | undefined, label: string, chatTemplateFile?: string): TextTokenizer {
+    const config = configText ? parseJson(configText, label.replace(/tokenizer\.json$/, 'tokenizer_config.json')) : {};
+    return new TextTokenizer(parseJson(jsonText, label), config, label, chatTemplateFile);
+  }
+
+  /** A model's tokenizer: tokenizer.json, tokenizer_config.json and chat_template.jinja; undefined without tokenizer.json. */
+  static async read(files: ModelFiles): Promise<TextTokenizer | undefined> {
+    const json = await files.text('tokenizer.json');
+    if (json === undefined) return undefined;
+    const config = await files.text('tokenizer_config.json');
+    return TextTokenizer.parse(json, config, `${files.label}/tokenizer.json`, await files.text('chat_template.jinja'));
   }
 
   /** Ids for `text`, with the model's special tokens (e.g. BOS) unless addSpecialTokens is false. */
