@@ -29,9 +29,10 @@ export interface TemplateLimits {
 }
 
 // Real templates take about 60 steps a message (6 800 at most for 100 messages), nest 13 deep at most, and
-// print what the messages hold plus a few KiB (test/template-limits.test.ts checks them against a hundredth
-// of these limits). These stop a runaway template within about a second and a few tens of MiB.
-export const TEMPLATE_LIMITS: TemplateLimits = { maxSteps: 1_000_000, maxChars: 16 * 2 ** 20, maxDepth: 500 };
+// print what the messages hold plus a few KiB: test/template-limits.test.ts renders them within a hundredth
+// of the steps and characters and a twentieth of the depth. These stop a runaway template within about a
+// second and a few tens of MiB.
+export const TEMPLATE_LIMITS: Readonly<TemplateLimits> = Object.freeze({ maxSteps: 1_000_000, maxChars: 16 * 2 ** 20, maxDepth: 500 });
 
 export interface RenderOptions {
   limits: TemplateLimits;
