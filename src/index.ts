@@ -24,7 +24,7 @@ export {
 export { argmax, Sampler, samplingDefaults, type SamplingOptions } from './text/sampler.js';
 export { Rng } from './text/rng.js';
 export { TextStream, StopMatcher } from './text/stream.js';
-export { ChatTemplate, CHAT_ROLES, type ChatMessage, type ChatTemplateOptions } from './text/chat.js';
+export { ChatTemplate, CHAT_ROLES, TEMPLATE_LIMITS, type ChatMessage, type ChatTemplateOptions, type TemplateLimits } from './text/chat.js';
 export { ReasoningSplitter, splitReasoning, type ReasoningParts } from './text/reasoning.js';
 export { chatCompletion, type ChatRequest, type ChatCompletion, type ChatChunk } from './text/openai.js';
 export { specFromConfig, FAMILIES, familyOf } from './families/registry.js';

@@ -7,7 +7,7 @@ import { loadCheckpoint, type LoadOptions } from './runtime/load.js';
 import type { ModelFiles } from './sources/sources.js';
 import { generate, type GenerateOptions, type GenerateResult, type Generation, type Prompt, type TextModel } from './text/generate.js';
 import { chatCompletion, type ChatChunk, type ChatCompletion, type ChatRequest } from './text/openai.js';
-import { readTokenizer, type TextTokenizer } from './text/tokenizer.js';
+import { TextTokenizer } from './text/tokenizer.js';
 import type { Loaded } from './runtime/load.js';
 
 export type { LoadOptions, ModelInfo } from './runtime/load.js';
@@ -39,7 +39,7 @@ export async function loadModelFrom(files: ModelFiles, opts: LoadOptions = {}): 
   const generationConfig = genText ? parseJson(genText, `${files.label}/generation_config.json`) : {};
   const eos = tokenIds(generationConfig.eos_token_id, 'generation_config.json', 'eos_token_id');
   const loaded = await loadCheckpoint(files, opts, ['decoder']);
-  const tokenizer = await readTokenizer(files);
+  const tokenizer = await TextTokenizer.read(files);
   return new Model(loaded, tokenizer, generationConfig, eos.length ? eos : (loaded.spec as { eosTokenIds: number[] }).eosTokenIds);
 }
 

@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ChatTemplate, type ChatMessage } from '../src/text/chat.js';
 import { OptionError, TemplateError } from '../src/errors.js';
-import { oracle, SHARED } from './paths.js';
+import { FIXTURE_TOKENIZERS, oracle } from './paths.js';
 
 interface Case { template: string; messages: ChatMessage[]; add_generation_prompt: boolean; expected: string }
-const config = (name: string) => JSON.parse(readFileSync(resolve(SHARED, 'tokenizers', name, 'tokenizer_config.json'), 'utf8'));
+const config = (name: string) => JSON.parse(readFileSync(resolve(FIXTURE_TOKENIZERS, name, 'tokenizer_config.json'), 'utf8'));
 const cases = oracle<Case[]>('chat-templates.json');
 
 for (const [i, c] of cases.entries()) {
@@ -29,14 +29,14 @@ test('no chat_template: fromConfig gives undefined', () => {
   assert.is(ChatTemplate.fromConfig(config('llama2')), undefined);
 });
 
-test('a list of named templates; tools pick "tool_use"; variables and special tokens reach the template', () => {
+test('a list of named templates; tools pick "tool_use"; extra options and special tokens reach the template as variables', () => {
   const t = new ChatTemplate({
     bos_token: { __type: 'AddedToken', content: '<B>' },
     chat_template: [{ name: 'default', template: '{{ bos_token }}{{ messages[0].content }}{{ flag }}' },
       { name: 'tool_use', template: '{{ tools[0].name }}:{{ messages[0].content }}' }],
   });
   const m: ChatMessage[] = [{ role: 'user', content: 'hi' }];
-  assert.is(t.render(m, { variables: { flag: '!' } }), '<B>hi!');
+  assert.is(t.render(m, { flag: '!' }), '<B>hi!');
   assert.is(t.render(m, { tools: [{ name: 'search' }] }), 'search:hi');
   assert.throws(() => t.render(m, { templateName: 'rag' }), (e: Error) => e instanceof TemplateError && /no template named "rag"/.test(e.message));
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadModel } from '../src/index.js';
-import { oracle, ROOT, SHARED, sharedModel, WEIGHTS } from './paths.js';
+import { FIXTURE_TOKENIZERS, oracle, ROOT, SHARED, sharedModel, WEIGHTS } from './paths.js';
 
 const exec = promisify(execFile);
 const greedy = oracle('stories260K-greedy.json');
@@ -96,9 +96,32 @@ test('prompt prints every oracle case exactly', async () => {
   for (const [i, c] of oracle('chat-templates.json').entries()) {
     const file = join(dir, `${i}.json`);
     writeFileSync(file, JSON.stringify(c.messages));
-    const r = await tide(['prompt', join(SHARED, 'tokenizers', c.template), '--messages', file, ...(c.add_generation_prompt ? [] : ['--no-generation-prompt'])]);
+    const r = await tide(['prompt', join(FIXTURE_TOKENIZERS, c.template), '--messages', file, ...(c.add_generation_prompt ? [] : ['--no-generation-prompt'])]);
     assert.is(r.stdout, c.expected, `${c.template} case ${i}: ${r.stderr}`);
   }
+});
+
+test('prompt reads chat_template.jinja, gives a messages file\'s other keys to the template, and --now is strftime_now\'s time', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tide-prompt-'));
+  const two = oracle('chat-templates-2.json');
+  const cases = [
+    ...oracle('chat-template-kwargs.json').cases.filter((c: { template?: string }) => c.template),
+    ...two.cases.filter((c: { template: string }) => c.template === 'smollm3').map((c: object) => ({ ...c, now: two.rendered_on })),
+  ];
+  for (const [i, c] of cases.entries()) {
+    const file = join(dir, `${i}.json`);
+    writeFileSync(file, JSON.stringify({ messages: c.messages, tools: c.tools, ...c.kwargs }));
+    const r = await tide(['prompt', join(FIXTURE_TOKENIZERS, c.template), '--messages', file, '--now', c.now]);
+    assert.is(r.stdout, c.expected, `${c.template} ${JSON.stringify(c.kwargs)}: ${r.stderr}`);
+  }
+  writeFileSync(join(dir, 'off.json'), JSON.stringify({ messages: [{ role: 'user', content: 'a' }], add_generation_prompt: false }));
+  const off = await tide(['prompt', join(FIXTURE_TOKENIZERS, 'qwen3'), '--messages', join(dir, 'off.json')]);
+  assert.is(off.stdout, '<|im_start|>user\na<|im_end|>\n', off.stderr);
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({ messages: [{ role: 'user', content: 'a' }], limits: { maxSteps: 1e12 } }));
+  const bad = await tide(['prompt', join(FIXTURE_TOKENIZERS, 'qwen3'), '--messages', join(dir, 'bad.json')]);
+  assert.equal([bad.code, bad.stderr.trim()], [1, `tide: ${join(dir, 'bad.json')}.limits: a chat option, not a template variable`]);
+  const badNow = await tide(['prompt', join(FIXTURE_TOKENIZERS, 'qwen3'), '--messages', join(dir, 'off.json'), '--now', 'soon']);
+  assert.match(badNow.stderr, /--now "soon": expected a date like 2026-12-06/);
 });
 
 test('errors are one line and exit 1: empty prompt, missing tokenizer, a template that raises', async () => {

@@ -7,6 +7,8 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** ../shared beside the checkout (CI lays a copy there), or TIDE_SHARED. */
 export const SHARED = process.env.TIDE_SHARED ?? resolve(ROOT, '../shared');
 export const WEIGHTS = resolve(ROOT, 'weights');
+/** Real tokenizer files vendored for the tests (test/fixtures/tokenizers/<name>/PROVENANCE.md). */
+export const FIXTURE_TOKENIZERS = resolve(ROOT, 'test/fixtures/tokenizers');
 export const sharedModel = (name: string) => resolve(SHARED, 'models', name);
 export const oracle = <T = any>(name: string): T => JSON.parse(readFileSync(resolve(ROOT, 'test/oracles', name), 'utf8')) as T;
 

@@ -28,8 +28,8 @@ export function register(program: Command): void {
 export function checkChatModel(model: Model): void {
   const src = model.info.source;
   if (!model.tokenizer) throw new TokenizerError(`${src}: no tokenizer.json; give --tokenizer DIR (a directory with tokenizer.json and tokenizer_config.json)`);
-  if (!ChatTemplate.fromConfig(model.tokenizer.config)) {
-    throw new TemplateError(`${src}: tokenizer_config.json has no chat_template, so it cannot format a conversation; use \`tide run ${src} --prompt "..."\` for plain text, or --tokenizer DIR with a chat template`);
+  if (!ChatTemplate.of(model.tokenizer)) {
+    throw new TemplateError(`${src}: tokenizer_config.json has no chat_template and there is no chat_template.jinja, so it cannot format a conversation; use \`tide run ${src} --prompt "..."\` for plain text, or --tokenizer DIR with a chat template`);
   }
 }
 

@@ -16,7 +16,7 @@ export function register(program: Command): void {
   samplingFlags(tokenizerFlag(cmd)).action(async (dir: string, o, c: Command) => {
     const model = await loadText(c, dir);
     try {
-      const chat = !o.raw && model.tokenizer && ChatTemplate.fromConfig(model.tokenizer.config);
+      const chat = !o.raw && model.tokenizer && ChatTemplate.of(model.tokenizer);
       const prompt = chat ? messagesFor(o.prompt, o.system) : o.prompt;
       await streamAnswer(model, prompt, o, new AbortController().signal);
     } finally {

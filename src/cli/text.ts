@@ -46,9 +46,9 @@ export function generateOptions(o: Record<string, any>): GenerateOptions {
   };
 }
 
-/** --tokenizer DIR: tokenizer.json / tokenizer_config.json from DIR instead of the model's directory. */
+/** --tokenizer DIR: tokenizer.json / tokenizer_config.json / chat_template.jinja from DIR instead of the model's directory. */
 export const tokenizerFlag = (cmd: Command) =>
-  cmd.option('--tokenizer <dir>', 'read tokenizer.json and tokenizer_config.json from this directory');
+  cmd.option('--tokenizer <dir>', 'read tokenizer.json, tokenizer_config.json and chat_template.jinja from this directory');
 
 /** Load MODEL with --simd, --threads, --quant and --tokenizer, drawing a progress bar on stderr when it is a terminal. */
 export async function loadText(cmd: Command, dir: string): Promise<Model> {
@@ -78,10 +78,12 @@ export async function loadText(cmd: Command, dir: string): Promise<Model> {
   }
 }
 
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'];
+
 function withTokenizer(model: ModelFiles, tok: ModelFiles): ModelFiles {
   return {
     label: model.label,
-    text: (name) => (name === 'tokenizer.json' || name === 'tokenizer_config.json' ? tok.text(name) : model.text(name)),
+    text: (name) => (TOKENIZER_FILES.includes(name) ? tok.text(name) : model.text(name)),
     open: (name) => model.open(name),
   };
 }

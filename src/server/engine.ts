@@ -1,7 +1,7 @@
 // The server's use of generate() (src/text/generate.ts): every request is checked before it queues (prompt
 // ids, context, sampling options), then runs on its own session, which is disposed (its KV cache
 // returned to the model) as soon as the generation ends, is aborted, or fails.
-import type { ChatMessage } from '../text/chat.js';
+import { ChatTemplate, type ChatMessage } from '../text/chat.js';
 import { encodePrompt, generate, type FinishReason } from '../text/generate.js';
 import type { Model } from '../model.js';
 import { Sampler, samplingDefaults, type SamplingOptions } from '../text/sampler.js';
@@ -42,10 +42,10 @@ export function completionPrompt(model: Model, prompt: string | number[]): { ids
   }
 }
 
-/** Chat messages → ids through tokenizer_config.json's chat_template (transformers' apply_chat_template). */
+/** Chat messages → ids through the model's chat template (transformers' apply_chat_template). */
 export function chatPrompt(model: Model, messages: ChatMessage[]): { ids: number[]; startsInReasoning: boolean } {
-  if (needTokenizer(model).config.chat_template == null) {
-    throw invalid('messages', `${model.info.source}: the model has no chat_template in tokenizer_config.json; use /v1/completions with a prompt`, 'chat_template_missing');
+  if (!ChatTemplate.of(needTokenizer(model))) {
+    throw invalid('messages', `${model.info.source}: the model has no chat_template in tokenizer_config.json and no chat_template.jinja; use /v1/completions with a prompt`, 'chat_template_missing');
   }
   try {
     return encodePrompt(model, messages);

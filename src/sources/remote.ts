@@ -41,7 +41,7 @@ const HUB = 'https://huggingface.co';
 const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
 const INDEX = 'model.safetensors.index.json';
 /** Files a model may have besides its weights; only config.json is required. */
-const EXTRAS = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+const EXTRAS = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'];
 
 /** Whether `ref` names a remote model (http(s) URL or `hf:` id) rather than a local directory. */
 export const isRemote = (ref: string) => /^(https?:\/\/|hf:)/i.test(ref);

@@ -8,7 +8,7 @@ import { l2normalize, pool, POOLINGS, readSentenceConfig, type Pooling, type Sen
 import type { ModelFiles } from '../sources/sources.js';
 import type { SourceOptions } from '../sources/remote.js';
 import { withModelFiles } from '../sources/open.js';
-import { readTokenizer, type TextTokenizer } from './tokenizer.js';
+import { TextTokenizer } from './tokenizer.js';
 
 export { POOLINGS, type Pooling } from './pooling.js';
 
@@ -153,7 +153,7 @@ export async function loadEmbedderFrom(files: ModelFiles, opts: EmbedderOptions 
   try {
     const config = await readSentenceConfig(files, encoder.spec.dim);
     for (const w of config.warnings) (opts.onWarning ?? console.warn)(w);
-    return new Embedder(encoder, await readTokenizer(files), config, files.label);
+    return new Embedder(encoder, await TextTokenizer.read(files), config, files.label);
   } catch (e) {
     await encoder.dispose();
     throw e;

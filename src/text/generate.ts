@@ -23,7 +23,7 @@ export interface GenerateOptions extends SamplingOptions {
    * the new prompt extends the ids it already holds from an earlier call (a chat's history).
    */
   session?: Session;
-  /** For chat messages: add_generation_prompt, tools, documents, template variables. */
+  /** For chat messages: add_generation_prompt, tools, documents, and any other key as a template variable (enable_thinking, ...). */
   chat?: ChatTemplateOptions;
 }
 
@@ -235,15 +235,12 @@ export function encodePrompt(model: TextModel, prompt: Prompt, chat: ChatTemplat
     if (prompt.length === 0) throw new OptionError('prompt: empty text');
     return { ids: tok.encode(prompt), text: prompt, startsInReasoning: false };
   }
-  const template = templates.has(tok) ? templates.get(tok) : ChatTemplate.fromConfig(tok.config, tok.label.replace(/tokenizer\.json$/, 'tokenizer_config.json'));
-  templates.set(tok, template);
-  if (!template) throw new TemplateError(`${model.info.source}: tokenizer_config.json has no chat_template; give a plain text prompt`);
+  const template = ChatTemplate.of(tok);
+  if (!template) throw new TemplateError(`${model.info.source}: no chat template (tokenizer_config.json has no chat_template, and there is no chat_template.jinja); give a plain text prompt`);
   const text = template.render(prompt as ChatMessage[], chat);
   // transformers' apply_chat_template encodes without special tokens: the template writes BOS itself.
   return { ids: tok.encode(text, { addSpecialTokens: false }), text, startsInReasoning: promptOpensReasoning(text) };
 }
-
-const templates = new WeakMap<object, ChatTemplate | undefined>();
 
 /** A macrotask turn: setImmediate in Node, a MessageChannel message in browsers (no 4 ms clamp). */
 function tick(): Promise<void> {

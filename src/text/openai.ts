@@ -1,6 +1,6 @@
 // The OpenAI chat-completions shape over generate(): snake_case options in, `chat.completion` objects
 // (or `chat.completion.chunk`s when streaming) out; reasoning as `reasoning_content`, as DeepSeek's API.
-import type { ChatMessage } from './chat.js';
+import { templateVariables, type ChatMessage } from './chat.js';
 import { encodePrompt, generate, type FinishReason, type GenerateOptions, type TextModel } from './generate.js';
 import { ReasoningSplitter } from './reasoning.js';
 import type { Session } from '../runtime/session.js';
@@ -19,6 +19,8 @@ export interface ChatRequest {
   repetition_penalty?: number;
   logit_bias?: Record<number, number>;
   tools?: unknown[];
+  /** More variables for the chat template, as vLLM's: `{ enable_thinking: false }` (Qwen3, SmolLM3), ... */
+  chat_template_kwargs?: Record<string, unknown>;
   stream?: boolean;
   signal?: AbortSignal;
   session?: Session;
@@ -46,7 +48,7 @@ export function chatCompletion(model: TextModel, req: ChatRequest): Promise<Chat
     temperature: req.temperature, topP: req.top_p, topK: req.top_k, minP: req.min_p, maxTokens: req.max_tokens,
     stop: req.stop, seed: req.seed, presencePenalty: req.presence_penalty, frequencyPenalty: req.frequency_penalty,
     repetitionPenalty: req.repetition_penalty, logitBias: req.logit_bias, signal: req.signal, session: req.session,
-    chat: { tools: req.tools },
+    chat: { ...templateVariables(req.chat_template_kwargs ?? {}, 'chat_template_kwargs'), tools: req.tools },
   };
   const name = model.info.source;
   if (req.stream) return streamChunks(model, req, opts);

@@ -8,8 +8,11 @@ type Json = Record<string, unknown>;
 export class TextTokenizer {
   private readonly tok: Tokenizer;
 
-  /** `config` is tokenizer_config.json (special tokens, chat_template); `label` names the files in errors. */
-  constructor(json: Json, readonly config: Json, readonly label = 'tokenizer.json') {
+  /**
+   * `config` is tokenizer_config.json (special tokens, chat_template); `label` names the files in errors;
+   * `chatTemplateFile` is chat_template.jinja's text, where newer models keep their chat template.
+   */
+  constructor(json: Json, readonly config: Json, readonly label = 'tokenizer.json', readonly chatTemplateFile?: string) {
     try {
       this.tok = new Tokenizer(json, config);
     } catch (e) {
@@ -17,8 +20,17 @@ export class TextTokenizer {
     }
   }
 
-  static parse(jsonText: string, configText: string | undefined, label: string): TextTokenizer {
-    return new TextTokenizer(parseJson(jsonText, label), configText ? parseJson(configText, label.replace(/tokenizer\.json$/, 'tokenizer_config.json')) : {}, label);
+  static parse(jsonText: string, configText: string | undefined, label: string, chatTemplateFile?: string): TextTokenizer {
+    const config = configText ? parseJson(configText, label.replace(/tokenizer\.json$/, 'tokenizer_config.json')) : {};
+    return new TextTokenizer(parseJson(jsonText, label), config, label, chatTemplateFile);
+  }
+
+  /** A model's tokenizer: tokenizer.json, tokenizer_config.json and chat_template.jinja; undefined without tokenizer.json. */
+  static async read(files: ModelFiles): Promise<TextTokenizer | undefined> {
+    const json = await files.text('tokenizer.json');
+    if (json === undefined) return undefined;
+    const config = await files.text('tokenizer_config.json');
+    return TextTokenizer.parse(json, config, `${files.label}/tokenizer.json`, await files.text('chat_template.jinja'));
   }
 
   /** Ids for `text`, with the model's special tokens (e.g. BOS) unless addSpecialTokens is false. */
@@ -43,11 +55,4 @@ function parseJson(text: string, label: string): Json {
   } catch (e) {
     throw new TokenizerError(`${label}: not valid JSON: ${(e as Error).message}`);
   }
-}
-
-/** A model's tokenizer.json with its tokenizer_config.json, when it has them. */
-export async function readTokenizer(files: ModelFiles): Promise<TextTokenizer | undefined> {
-  const text = await files.text('tokenizer.json');
-  return text === undefined ? undefined
-    : TextTokenizer.parse(text, await files.text('tokenizer_config.json'), `${files.label}/tokenizer.json`);
 }
