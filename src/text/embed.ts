@@ -1,11 +1,11 @@
-// Sentence embeddings: load a BERT-family encoder with its sentence-transformers pooling, embed texts
-// or ids in length-sorted packed batches, and compare vectors (cosine similarity, top-k).
+// Sentence embeddings: load a BERT-family encoder with its sentence-transformers modules (pooling, Dense,
+// Normalize), embed texts or ids in length-sorted packed batches, and compare vectors (cosine, top-k).
 import { Arena, checkPlan, WASM32_MAX_BYTES } from '../runtime/arena.js';
 import { ConfigError, OptionError, TokenizerError } from '../errors.js';
 import { checkTensor, loadTensors, parseJson, type LoadOptions } from '../model.js';
 import { allocEncoderState, bindWeights, checkpointPrefix, forward, planEncoderState, weightTable, type BertWeights } from '../families/bert.js';
 import { Ops } from '../runtime/ops.js';
-import { l2normalize, pool, POOLINGS, readSentenceConfig, type Pooling, type SentenceConfig } from './pooling.js';
+import { applyDense, l2normalize, pool, POOLINGS, readSentenceConfig, type Pooling, type SentenceConfig } from './pooling.js';
 import { openCheckpoint } from '../formats/safetensors.js';
 import type { ModelFiles } from '../sources/sources.js';
 import type { SourceOptions } from '../sources/remote.js';
@@ -83,7 +83,8 @@ export class Embedder {
     this.maxSeqLength = Math.min(config.maxSeqLength ?? spec.seqLen, spec.seqLen);
   }
 
-  get dim(): number { return this.spec.dim; }
+  /** Output width: the last Dense module's out_features, else the hidden size. */
+  get dim(): number { return this.config.dense.at(-1)?.outFeatures ?? this.spec.dim; }
   get threads(): number { return this.pool?.threads ?? 1; }
 
   /** One vector per text (or per id list); results are in input order. */
@@ -100,8 +101,8 @@ export class Embedder {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new OptionError(`batchSize ${batchSize} must be a positive integer`);
     if (!POOLINGS.includes(mode)) throw new OptionError(`pooling "${mode}" is not supported; supported: ${POOLINGS.join(', ')}`);
     const { ids, truncated } = this.tokenize(inputs);
-    const dim = this.dim;
-    const data = new Float32Array(ids.length * dim);
+    const hidden = this.spec.dim, dim = this.dim, normalize = opts.normalize ?? this.config.normalize;
+    const data = new Float32Array(ids.length * dim), pooled = new Float64Array(hidden);
     const batches = packBatches(ids, batchSize);
     const mark = this.arena.mark();
     try {
@@ -112,11 +113,12 @@ export class Embedder {
       const s = allocEncoderState(this.arena, this.spec, N, S, L, this.threads);
       for (const batch of batches) {
         const offsets = forward(this.ops, this.spec, this.weights, s, this.arena, batch.map((i) => ids[i]));
-        const h = this.arena.f32(s.x.ptr, offsets[batch.length] * dim);
+        const h = this.arena.f32(s.x.ptr, offsets[batch.length] * hidden);
         batch.forEach((i, j) => {
-          const v = data.subarray(i * dim, (i + 1) * dim);
-          pool(v, h, dim, offsets[j], offsets[j + 1], mode);
-          if (opts.normalize ?? this.config.normalize) l2normalize(v);
+          pool(pooled, h, hidden, offsets[j], offsets[j + 1], mode);
+          const v = applyDense(this.config.dense, pooled); // float64 from the pooling to here, rounded once below
+          if (normalize) l2normalize(v);
+          data.set(v, i * dim);
         });
       }
     } finally {
