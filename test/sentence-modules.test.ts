@@ -1,10 +1,11 @@
 // sentence-transformers modules on tiny-bert: the classic and sentence-transformers 6 names in modules.json,
-// both Pooling config layouts, and Dense modules (against a float64 reference from the oracle's pooled vectors).
+// both Pooling config layouts, Dense modules (against a float64 reference from the oracle's pooled
+// vectors), prompts from config_sentence_transformers.json, one-string input and the maxSeqLength option.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, DtypeError, loadEmbedderFrom, SafetensorsError, ShapeError } from '../src/index.js';
+import { ConfigError, DtypeError, loadEmbedderFrom, OptionError, SafetensorsError, ShapeError } from '../src/index.js';
 import { firstMismatches, oracle, rng } from './paths.js';
-import { safetensorsFile, tinyBertFiles } from './models/bert-files.js';
+import { safetensorsFile, tinyBertFiles, wordpieceTokenizerJson } from './models/bert-files.js';
 
 /** The issue's bound against the float64 oracle. Measured through the three Dense layers: max abs error 3.7e-8 (baseline and relaxed). */
 const EMBED_ATOL = 1e-4;
@@ -126,6 +127,51 @@ test('Dense faults: widths, shapes, activations, dtypes and missing tensors are 
   await rejects(load(denseFiles([a], { '2_Dense/model.safetensors': null })), Error, /2_Dense: found neither model\.safetensors\.index\.json nor model\.safetensors/);
   const f64 = safetensorsFile({ 'linear.weight': { dtype: 'F64', shape: [96, 64], data: new Uint8Array(96 * 64 * 8) }, 'linear.bias': { dtype: 'F32', shape: [96], data: new Uint8Array(96 * 4) } });
   await rejects(load(denseFiles([a], { '2_Dense/model.safetensors': f64 })), DtypeError, /tensor "linear\.weight": dtype F64 is not supported; supported: F32, F16, BF16/);
+});
+
+// ---- prompts, one string, maxSeqLength ----
+
+const PROMPTS = { prompts: { query: 'hello world ', document: '' }, default_prompt_name: null };
+const withPrompts = (c: object = PROMPTS) => load({ 'tokenizer.json': wordpieceTokenizerJson(), 'config_sentence_transformers.json': JSON.stringify(c) });
+
+test('prompts: a name from config_sentence_transformers.json or the text itself is put before each text', async () => {
+  const e = await withPrompts();
+  // One input per call: the same ids in the same pass give the same bits.
+  const plain = [await e.embed('hello world the fox'), await e.embed('the fox')];
+  const same = (got: Float32Array[], want: Float32Array[], what: string) => got.forEach((v, i) => assert.equal(Array.from(v), Array.from(want[i]), `${what} [${i}]`));
+  same(await e.embed(['the fox'], { prompt: 'query' }), [plain[0]], 'prompt: query');
+  same(await e.embed(['the fox'], { promptText: 'hello world ' }), [plain[0]], 'promptText');
+  same(await e.embed(['the fox'], { prompt: 'document' }), [plain[1]], 'prompt: document (empty)');
+  same(await e.embed(['the fox']), [plain[1]], 'no default_prompt_name: no prompt');
+  assert.equal(e.tokenize(['the fox'], { prompt: 'query' }).ids, [[2, 22, 23, 5, 8, 3]]);
+  const byDefault = await withPrompts({ ...PROMPTS, default_prompt_name: 'query' });
+  same(await byDefault.embed(['the fox']), [plain[0]], 'default_prompt_name: query');
+  same(await byDefault.embed(['the fox'], { prompt: 'document' }), [plain[1]], 'a named prompt overrides the default');
+  same(await byDefault.embed([[2, 5, 8, 3]]), [plain[1]], 'ids are embedded as given');
+});
+
+test('prompt faults: unknown names list the known ones; bad config files name the field', async () => {
+  const e = await withPrompts();
+  await rejects(e.embed(['x'], { prompt: 'passage' }), OptionError, /prompt "passage" is not one of the model's prompts: query, document/);
+  await rejects((await load()).embed([[5]], { prompt: 'query' }), OptionError, /not one of the model's prompts: none/);
+  await rejects(e.embed(['x'], { prompt: 'query', promptText: 'q: ' }), OptionError, /prompt or promptText, not both/);
+  await rejects(e.embed([[5]], { promptText: 'q: ' }), OptionError, /input 0: a prompt applies to text, not token ids/);
+  await rejects(withPrompts({ prompts: { query: 'q' }, default_prompt_name: 'passage' }), ConfigError,
+    /config_sentence_transformers\.json: default_prompt_name "passage" is not one of its prompts \(query\)/);
+  await rejects(withPrompts({ prompts: ['q'] }), ConfigError, /config_sentence_transformers\.json: prompts must be an object/);
+});
+
+test('embed(one string) gives its vector; maxSeqLength overrides max_seq_length', async () => {
+  const e = await withPrompts();
+  const one = await e.embed('the quick brown fox', { prompt: 'query' });
+  assert.instance(one, Float32Array);
+  assert.equal(Array.from(one), Array.from((await e.embed(['hello world the quick brown fox']))[0]));
+  const cut = await load({ 'tokenizer.json': wordpieceTokenizerJson() }, { maxSeqLength: 4 });
+  assert.is(cut.maxSeqLength, 4);
+  const v = await cut.embed(['the quick brown fox']);
+  assert.equal([v.truncated, v.tokens], [[0], [4]]);
+  close(v[0], (await e.embed([[2, 5, 6, 3]]))[0], 'cut to [CLS] the quick [SEP]', 1e-6);
+  await rejects(load({}, { maxSeqLength: 0 }), OptionError, /maxSeqLength 0 must be a positive integer/);
 });
 
 test.run();

@@ -1,6 +1,6 @@
-// sentence-transformers conventions: what a model's modules.json (Pooling, Dense, Normalize modules) and
-// sentence_bert_config.json ask for, and the pooling itself.
-import { ConfigError } from '../errors.js';
+// sentence-transformers conventions: what a model's modules.json (Pooling, Dense, Normalize modules),
+// sentence_bert_config.json and config_sentence_transformers.json ask for, and the pooling itself.
+import { ConfigError, OptionError } from '../errors.js';
 import { parseJson } from '../model.js';
 import type { ModelFiles } from '../sources/sources.js';
 import { dense, readDense, type DenseLayer } from './dense.js';
@@ -13,8 +13,10 @@ export interface SentenceConfig {
   pooling: Pooling;
   dense: DenseLayer[];          // Dense modules after the pooling, in order
   normalize: boolean;           // a Normalize module ends the pipeline
-  maxSeqLength?: number;        // sentence_bert_config.json max_seq_length
+  maxSeqLength?: number;        // sentence_bert_config.json max_seq_length (or the loader's option)
   doLowerCase: boolean;         // sentence_bert_config.json do_lower_case: texts are lowercased first
+  prompts: Map<string, string>; // config_sentence_transformers.json prompts, by name
+  defaultPromptName?: string;   // its default_prompt_name: the prompt a text gets when embed names none
   warnings: string[];           // what was assumed because a file was missing
 }
 
@@ -43,15 +45,22 @@ const MODE_NAMES: Record<string, Pooling | undefined> = {
 
 /**
  * Read the sentence-transformers files; without modules.json, mean pooling + Normalize (with a warning).
- * `dim` is the transformer's hidden size.
+ * `dim` is the transformer's hidden size; `maxSeqLength`, when given, overrides max_seq_length.
  */
-export async function readSentenceConfig(files: ModelFiles, dim: number): Promise<SentenceConfig> {
+export async function readSentenceConfig(files: ModelFiles, dim: number, maxSeqLength?: number): Promise<SentenceConfig> {
+  if (maxSeqLength !== undefined && (!Number.isSafeInteger(maxSeqLength) || maxSeqLength < 1)) {
+    throw new OptionError(`maxSeqLength ${maxSeqLength} must be a positive integer`);
+  }
   const bert = await jsonFile(files, 'sentence_bert_config.json');
   const fileMax = bert?.max_seq_length;
   if (fileMax !== undefined && fileMax !== null && (!Number.isSafeInteger(fileMax) || (fileMax as number) < 1)) {
     throw new ConfigError(`${files.label}/sentence_bert_config.json: max_seq_length must be a positive integer, got ${JSON.stringify(fileMax)}`);
   }
-  const base = { maxSeqLength: (fileMax ?? undefined) as number | undefined, doLowerCase: bert?.do_lower_case === true };
+  const base = {
+    maxSeqLength: maxSeqLength ?? (fileMax ?? undefined) as number | undefined,
+    doLowerCase: bert?.do_lower_case === true,
+    ...await readPrompts(files),
+  };
   const modulesText = await files.text('modules.json');
   if (modulesText === undefined) {
     return { ...base, pooling: 'mean', dense: [], normalize: true,
@@ -121,6 +130,22 @@ async function poolingMode(files: ModelFiles, path: string, dim: number): Promis
   const [flag, mode] = on[0];
   if (!mode) throw new ConfigError(`${label}: ${flag} is not supported; supported: ${POOLINGS.join(', ')}`);
   return mode;
+}
+
+/** config_sentence_transformers.json's prompts (name → text) and default_prompt_name; none without the file. */
+async function readPrompts(files: ModelFiles): Promise<{ prompts: Map<string, string>; defaultPromptName?: string }> {
+  const name = 'config_sentence_transformers.json', label = `${files.label}/${name}`;
+  const c = await jsonFile(files, name);
+  const raw = c?.prompts ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw) || Object.values(raw).some((v) => typeof v !== 'string')) {
+    throw new ConfigError(`${label}: prompts must be an object of name → prompt text`);
+  }
+  const prompts = new Map(Object.entries(raw as Record<string, string>));
+  const def = c?.default_prompt_name ?? undefined;
+  if (def !== undefined && (typeof def !== 'string' || !prompts.has(def))) {
+    throw new ConfigError(`${label}: default_prompt_name ${JSON.stringify(def)} is not one of its prompts (${[...prompts.keys()].join(', ') || 'none'})`);
+  }
+  return { prompts, defaultPromptName: def };
 }
 
 async function jsonFile(files: ModelFiles, name: string): Promise<Record<string, unknown> | undefined> {
