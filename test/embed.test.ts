@@ -57,7 +57,6 @@ test('1_Pooling/config.json picks the mode; the pooling option overrides it', as
 });
 
 test('unsupported sentence-transformers setups are ConfigErrors naming the file', async () => {
-  await rejects(load({ 'modules.json': MODULES('Transformer', 'Pooling', 'Dense', 'Normalize') }), ConfigError, /modules\.json: module type "sentence_transformers\.models\.Dense"/);
   await rejects(load({ '1_Pooling/config.json': pooling({ pooling_mode_cls_token: true, pooling_mode_mean_tokens: true }) }), ConfigError, /1_Pooling\/config\.json: expected exactly one pooling_mode_\* true/);
   await rejects(load({ '1_Pooling/config.json': pooling({ pooling_mode_mean_sqrt_len_tokens: true }) }), ConfigError, /pooling_mode_mean_sqrt_len_tokens is not supported/);
   await rejects(load({ '1_Pooling/config.json': JSON.stringify({ word_embedding_dimension: 32, pooling_mode_mean_tokens: true }) }), ConfigError, /word_embedding_dimension 32 but the model's hidden_size is 64/);

@@ -200,6 +200,30 @@ function sharded(weightMap: Record<string, string>, shard1: Record<string, Spec>
 const A: Spec = { dtype: 'F32', shape: [2] };
 const B: Spec = { dtype: 'F16', shape: [3, 2] };
 
+test('openCheckpoint in a folder (a Dense module\'s 2_Dense/): its files, labels naming the folder', async () => {
+  const { files, state } = memFiles({
+    'model.safetensors': stFile({ root: A }),
+    '2_Dense/model.safetensors': stFile({ 'linear.weight': { dtype: 'F32', shape: [3, 2] } }),
+    '3_Dense/model.safetensors.index.json': JSON.stringify({ weight_map: { 'linear.weight': SHARD1 } }),
+    [`3_Dense/${SHARD1}`]: stFile({ 'linear.weight': B }),
+  });
+  const two = await openCheckpoint(files, '2_Dense');
+  assert.equal([[...two.tensors.keys()], two.files], [['linear.weight'], ['mem/2_Dense/model.safetensors']]);
+  const three = await openCheckpoint(files, '3_Dense');
+  assert.equal([three.tensors.get('linear.weight')!.dtype, three.files], ['F16', [`mem/3_Dense/${SHARD1}`]]);
+  await Promise.all([two.close(), three.close()]);
+  assert.equal(state, { open: 2, closed: 2 });
+  await rejects(openCheckpoint(files, '4_Dense'), SourceError, /^mem\/4_Dense: found neither model\.safetensors\.index\.json nor model\.safetensors/);
+});
+
+test('a tensor of a dtype nothing loads (I64 position_ids, as BERT checkpoints hold) opens with the rest', async () => {
+  const ids = new Uint8Array(8 * 4);
+  new DataView(ids.buffer).setBigInt64(24, 3n, true);
+  const ck = await openCheckpoint(memFiles({ 'model.safetensors': stFile({ 'embeddings.position_ids': { dtype: 'I64', shape: [1, 4], data: ids }, w: A }) }).files);
+  assert.equal([...ck.tensors.values()].map((t) => [t.name, t.dtype, t.shape]), [['embeddings.position_ids', 'I64', [1, 4]], ['w', 'F32', [2]]]);
+  assert.equal(await tensorBytes(ck.tensors.get('embeddings.position_ids')!), ids);
+});
+
 test('sharded: two shards, each tensor read from its own file, metadata of the first', async () => {
   const { files, state } = sharded({ b: SHARD2, a: SHARD1, c: SHARD2 }, { a: A }, { b: B, c: A });
   const ck = await openCheckpoint(files);

@@ -52,8 +52,12 @@ export async function readHeader(reader: ByteReader): Promise<{ tensors: TensorI
   return { tensors, metadata };
 }
 
-/** Open model.safetensors, or every shard named by model.safetensors.index.json when it exists. */
-export async function openCheckpoint(files: ModelFiles): Promise<Checkpoint> {
+/**
+ * Open model.safetensors, or every shard named by model.safetensors.index.json when it exists; in the
+ * model's root, or in `folder` (a sentence-transformers module's, e.g. "2_Dense").
+ */
+export async function openCheckpoint(model: ModelFiles, folder = ''): Promise<Checkpoint> {
+  const files = folder ? inFolder(model, folder) : model;
   const indexText = await files.text(INDEX);
   const readers: ByteReader[] = [];
   try {
@@ -187,6 +191,12 @@ function checkLayout(reader: ByteReader, tensors: TensorInfo[], dataStart: numbe
     const last = prev ? `the last tensor ${q(prev.name)} ends` : 'there are no tensors, data ends';
     throw new SafetensorsError(`${reader.label}: ${last} at ${pos} but data size is ${dataBytes}`);
   }
+}
+
+/** The files under `folder`, named relative to it. */
+function inFolder(files: ModelFiles, folder: string): ModelFiles {
+  const at = (name: string) => `${folder}/${name}`;
+  return { label: `${files.label.replace(/\/+$/, '')}/${folder}`, text: (name) => files.text(at(name)), open: (name) => files.open(at(name)) };
 }
 
 async function openSingle(files: ModelFiles, readers: ByteReader[]) {

@@ -1,10 +1,11 @@
-// Sentence embeddings: load a BERT-family encoder with its sentence-transformers pooling, embed texts
-// or ids in length-sorted packed batches, and compare vectors (cosine similarity, top-k).
+// Sentence embeddings: load an encoder (BERT-family, or a decoder family run as one) with its
+// sentence-transformers modules (pooling, Dense, Normalize, prompts), embed texts or ids in length-sorted
+// packed batches, and compare vectors (cosine, top-k).
 import { OptionError, TokenizerError } from '../errors.js';
 import { Encoder } from '../runtime/encoder.js';
 import { loadCheckpoint, type LoadOptions } from '../runtime/load.js';
 import type { Ops } from '../runtime/ops.js';
-import { l2normalize, pool, POOLINGS, readSentenceConfig, type Pooling, type SentenceConfig } from './pooling.js';
+import { applyDense, l2normalize, pool, POOLINGS, readSentenceConfig, type Pooling, type SentenceConfig } from './pooling.js';
 import type { ModelFiles } from '../sources/sources.js';
 import type { SourceOptions } from '../sources/remote.js';
 import { withModelFiles } from '../sources/open.js';
@@ -16,9 +17,19 @@ export { POOLINGS, type Pooling } from './pooling.js';
 export interface EmbedderOptions extends LoadOptions {
   /** Called with each assumption made for a missing file (default: console.warn). */
   onWarning?: (message: string) => void;
+  /** Longest input in tokens; default: sentence_bert_config.json's max_seq_length, else the position table. */
+  maxSeqLength?: number;
 }
 
-export interface EmbedOptions {
+/** Which prompt texts get (sentence-transformers' prompt_name / prompt); ids are embedded as given. */
+export interface PromptOptions {
+  /** A prompt of config_sentence_transformers.json by name (e.g. "query"); default: its default_prompt_name. */
+  prompt?: string;
+  /** Prompt text itself, prepended to each text; instead of `prompt`. */
+  promptText?: string;
+}
+
+export interface EmbedOptions extends PromptOptions {
   /** Sequences per forward pass, at most (each pass also holds at most FORWARD_TOKENS tokens); default 32. */
   batchSize?: number;
   /** L2-normalise each vector; default: whether the model has a Normalize module. */
@@ -75,13 +86,17 @@ export class Embedder {
   }
 
   get spec() { return this.encoder.spec; }
-  get dim(): number { return this.encoder.spec.dim; }
+  /** Output width: the last Dense module's out_features, else the hidden size. */
+  get dim(): number { return this.config.dense.at(-1)?.outFeatures ?? this.spec.dim; }
   get threads(): number { return this.encoder.threads; }
   /** The encoder's ops (tests set minParallelWork on them). */
   get ops(): Ops { return this.encoder.ops; }
 
-  /** One vector per text (or per id list); results are in input order. */
-  async embed(inputs: readonly string[] | readonly (readonly number[])[], opts: EmbedOptions = {}): Promise<Embeddings> {
+  /** One vector per text (or per id list), in input order; one text alone gives its vector. */
+  async embed(text: string, opts?: EmbedOptions): Promise<Float32Array>;
+  async embed(inputs: readonly string[] | readonly (readonly number[])[], opts?: EmbedOptions): Promise<Embeddings>;
+  async embed(inputs: string | readonly string[] | readonly (readonly number[])[], opts: EmbedOptions = {}): Promise<Float32Array | Embeddings> {
+    if (typeof inputs === 'string') return (await this.embedMatrix([inputs], opts)).data;
     const m = await this.embedMatrix(inputs, opts);
     const rows = Array.from({ length: m.rows }, (_, i) => m.data.subarray(i * m.dim, (i + 1) * m.dim));
     return Object.assign(rows, { truncated: m.truncated, tokens: m.tokens });
@@ -93,37 +108,41 @@ export class Embedder {
     const mode = opts.pooling ?? this.config.pooling;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new OptionError(`batchSize ${batchSize} must be a positive integer`);
     if (!POOLINGS.includes(mode)) throw new OptionError(`pooling "${mode}" is not supported; supported: ${POOLINGS.join(', ')}`);
-    const { ids, truncated } = this.tokenize(inputs);
-    const dim = this.dim;
-    const data = new Float32Array(ids.length * dim);
+    const { ids, truncated } = this.tokenize(inputs, opts);
+    const hidden = this.spec.dim, dim = this.dim, normalize = opts.normalize ?? this.config.normalize;
+    const data = new Float32Array(ids.length * dim), pooled = new Float64Array(hidden);
     const batches = packBatches(ids, batchSize);
     this.encoder.run(batches.map((b) => b.map((i) => ids[i])), (h, offsets, b) => {
       batches[b].forEach((i, j) => {
-        const v = data.subarray(i * dim, (i + 1) * dim);
-        pool(v, h, dim, offsets[j], offsets[j + 1], mode);
-        if (opts.normalize ?? this.config.normalize) l2normalize(v);
+        pool(pooled, h, hidden, offsets[j], offsets[j + 1], mode);
+        const v = applyDense(this.config.dense, pooled); // float64 from the pooling to here, rounded once below
+        if (normalize) l2normalize(v);
+        data.set(v, i * dim);
       });
     });
     return { data, rows: ids.length, dim, tokens: ids.map((x) => x.length), truncated };
   }
 
   /**
-   * Token ids for each input, cut to maxSeqLength. A text keeps its closing special token ([SEP], </s>)
-   * when cut, as sentence-transformers' tokenizer call does; id lists are cut as given.
+   * Token ids for each input, cut to maxSeqLength. A text gets the prompt first, and keeps its closing
+   * special token ([SEP], </s>) when cut, as sentence-transformers' tokenizer call does; id lists are
+   * cut as given.
    */
-  tokenize(inputs: readonly string[] | readonly (readonly number[])[]): { ids: number[][]; truncated: number[] } {
-    const max = this.maxSeqLength, truncated: number[] = [];
+  tokenize(inputs: readonly string[] | readonly (readonly number[])[], opts: PromptOptions = {}): { ids: number[][]; truncated: number[] } {
+    const max = this.maxSeqLength, truncated: number[] = [], prompt = this.promptFor(opts);
     const ids = inputs.map((input, i): number[] => {
       let x: number[];
       if (typeof input === 'string') {
         if (!this.tokenizer) throw new TokenizerError(`${this.source}: no tokenizer.json; pass token ids instead of text`);
-        x = this.tokenizer.encode(this.config.doLowerCase ? input.toLowerCase() : input);
+        const text = prompt + input;
+        x = this.tokenizer.encode(this.config.doLowerCase ? text.toLowerCase() : text);
         if (x.length > max) {
           truncated.push(i);
           x = this.closers.has(x[x.length - 1]) && max > 1 ? [...x.slice(0, max - 1), x[x.length - 1]] : x.slice(0, max);
         }
       } else {
         if (!Array.isArray(input)) throw new OptionError(`input ${i}: expected a string or an array of token ids`);
+        if (opts.prompt !== undefined || opts.promptText !== undefined) throw new OptionError(`input ${i}: a prompt applies to text, not token ids`);
         x = Array.from(input);
         if (x.length > max) { truncated.push(i); x = x.slice(0, max); }
       }
@@ -133,6 +152,23 @@ export class Embedder {
       return x;
     });
     return { ids, truncated };
+  }
+
+  /** The text put before each input: promptText, the prompt named, or the model's default prompt. */
+  private promptFor({ prompt, promptText }: PromptOptions): string {
+    if (prompt !== undefined && promptText !== undefined) throw new OptionError('give prompt or promptText, not both');
+    if (promptText !== undefined) {
+      if (typeof promptText !== 'string') throw new OptionError(`promptText must be a string, got ${typeof promptText}`);
+      return promptText;
+    }
+    const name = prompt ?? this.config.defaultPromptName;
+    if (name === undefined) return '';
+    const text = this.config.prompts.get(name);
+    if (text === undefined) {
+      const known = [...this.config.prompts.keys()];
+      throw new OptionError(`prompt "${name}" is not one of the model's prompts: ${known.length ? known.join(', ') : 'none (no config_sentence_transformers.json prompts)'}`);
+    }
+    return text;
   }
 
   /** Special ids the tokenizer adds to every text (e.g. [CLS], [SEP]): kept at the end when a text is cut. */
@@ -151,7 +187,7 @@ export class Embedder {
 export async function loadEmbedderFrom(files: ModelFiles, opts: EmbedderOptions = {}): Promise<Embedder> {
   const encoder = new Encoder(await loadCheckpoint(files, opts));
   try {
-    const config = await readSentenceConfig(files, encoder.spec.dim);
+    const config = await readSentenceConfig(files, encoder.spec.dim, opts.maxSeqLength);
     for (const w of config.warnings) (opts.onWarning ?? console.warn)(w);
     return new Embedder(encoder, await TextTokenizer.read(files), config, files.label);
   } catch (e) {

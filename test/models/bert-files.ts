@@ -32,23 +32,30 @@ export function rewriteCheckpoint(rename: (name: string) => string | null): Uint
   const file = readFileSync(`${TINY_BERT}/model.safetensors`);
   const n = Number(file.readBigUInt64LE(0));
   const header = JSON.parse(file.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  const out: Record<string, unknown> = {};
-  const chunks: Uint8Array[] = [];
-  let pos = 0;
+  const out: Record<string, StTensor> = {};
   for (const [name, t] of Object.entries(header)) {
     const to = name === '__metadata__' ? null : rename(name);
-    if (to === null) continue;
-    const data = file.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]);
-    out[to] = { dtype: t.dtype, shape: t.shape, data_offsets: [pos, pos + data.length] };
-    chunks.push(data);
-    pos += data.length;
+    if (to !== null) out[to] = { dtype: t.dtype, shape: t.shape, data: file.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]) };
   }
-  const json = new TextEncoder().encode(JSON.stringify(out));
+  return safetensorsFile(out);
+}
+
+export interface StTensor { dtype: string; shape: number[]; data: Uint8Array }
+
+/** A safetensors file holding `tensors`, in order. */
+export function safetensorsFile(tensors: Record<string, StTensor>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  let pos = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [pos, pos + t.data.length] };
+    pos += t.data.length;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
   const bytes = new Uint8Array(8 + json.length + pos);
   new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
   bytes.set(json, 8);
   let at = 8 + json.length;
-  for (const c of chunks) { bytes.set(c, at); at += c.length; }
+  for (const t of Object.values(tensors)) { bytes.set(t.data, at); at += t.data.length; }
   return bytes;
 }
 
