@@ -121,25 +121,33 @@ export function normWeights(w: DecoderWeights): Tensor[] {
 /** KV cache element type: f16 halves the cache (values rounded to nearest f16). */
 export type KvDtype = 'f32' | 'f16';
 
+/** The activations one layer reads and writes, a row per token (RunState, BatchState and EncodeState have them). */
+export interface Activations {
+  x: Tensor;            // (N, dim) the residual stream
+  xb: Tensor;           // (N, dim) normed input of a sublayer
+  xb2: Tensor;          // (N, dim) a sublayer's output before the residual add
+  q: Tensor;            // (N, qDim)
+  k: Tensor;            // (N, kvDim) this forward's keys, stored into the cache after RoPE
+  v: Tensor;            // (N, kvDim) this forward's values
+  attnOut: Tensor;      // (N, qDim) attention output, input of wo
+  hb: Tensor;           // (N, hiddenDim) gate, then act(gate) * up
+  hb2: Tensor;          // (N, hiddenDim) up
+  cos: Tensor[];        // per rope kind (N, rotDim / 2): RoPE angles of each row's position
+  sin: Tensor[];
+}
+
 /** Activations for up to C tokens per forward, and the KV cache for ctx positions (run.c's RunState). */
-export interface RunState {
+export interface RunState extends Activations, KvCache {
   C: number;            // tokens per forward (the prefill chunk)
   ctx: number;          // positions a session may hold
-  x: Tensor;            // (C, dim) the residual stream
-  xb: Tensor;           // (C, dim) normed input of a sublayer
-  xb2: Tensor;          // (C, dim) a sublayer's output before the residual add
-  q: Tensor;            // (C, qDim)
-  k: Tensor;            // (C, kvDim) this forward's keys, stored into the cache after RoPE
-  v: Tensor;            // (C, kvDim) this forward's values
-  attnOut: Tensor;      // (C, qDim) attention output, input of wo
-  hb: Tensor;           // (C, hiddenDim) gate, then act(gate) * up
-  hb2: Tensor;          // (C, hiddenDim) up
-  att: Tensor;          // (threads, ctx) attention scratch, a row per thread
-  cos: Tensor[];        // per rope kind (C, rotDim / 2): RoPE angles of this forward's positions
-  sin: Tensor[];
   logits: Tensor;       // (vocabSize,)
+}
+
+/** One sequence's KV cache: the region a forward reads and extends for it (a session's). */
+export interface KvCache {
   keyCache: Tensor[];   // per layer (rows, kvDim), f32 or f16: ctx rows, or a ring for a windowed layer
   valueCache: Tensor[];
+  att: Tensor;          // (threads, ctx) attention scratch, a row per thread
   kv: KvDtype;
 }
 
@@ -151,16 +159,22 @@ export const cacheRows = (kind: LayerKind, C: number, ctx: number) => (kind.wind
 
 const isCache = (name: string) => name.startsWith('keyCache.') || name.startsWith('valueCache.');
 
-function stateShapes(spec: DecoderSpec, C: number, ctx: number, threads: number): [string, number, number][] {
-  const { dim, qDim, kvDim, hiddenDim, vocabSize } = spec;
+/** The activations of a forward over up to N rows: what block() reads and writes. */
+function activationShapes(spec: DecoderSpec, N: number): [string, number, number][] {
+  const { dim, qDim, kvDim, hiddenDim } = spec;
   const shapes: [string, number, number][] = [
-    ['x', C, dim], ['xb', C, dim], ['xb2', C, dim], ['q', C, qDim], ['k', C, kvDim], ['v', C, kvDim], ['attnOut', C, qDim],
-    ['hb', C, hiddenDim], ['hb2', C, hiddenDim], ['att', threads, ctx], ['logits', vocabSize, 1],
+    ['x', N, dim], ['xb', N, dim], ['xb2', N, dim], ['q', N, qDim], ['k', N, kvDim], ['v', N, kvDim], ['attnOut', N, qDim],
+    ['hb', N, hiddenDim], ['hb2', N, hiddenDim],
   ];
-  spec.ropes.forEach((r, i) => shapes.push([`cos.${i}`, C, r.rotDim / 2], [`sin.${i}`, C, r.rotDim / 2]));
+  spec.ropes.forEach((r, i) => shapes.push([`cos.${i}`, N, r.rotDim / 2], [`sin.${i}`, N, r.rotDim / 2]));
+  return shapes;
+}
+
+function stateShapes(spec: DecoderSpec, C: number, ctx: number, threads: number): [string, number, number][] {
+  const shapes = [...activationShapes(spec, C), ['att', threads, ctx], ['logits', spec.vocabSize, 1]] as [string, number, number][];
   spec.layers.forEach((kind, l) => {
     const rows = cacheRows(kind, C, ctx);
-    shapes.push([`keyCache.${l}`, rows, kvDim], [`valueCache.${l}`, rows, kvDim]);
+    shapes.push([`keyCache.${l}`, rows, spec.kvDim], [`valueCache.${l}`, rows, spec.kvDim]);
   });
   return shapes;
 }
@@ -170,18 +184,49 @@ export function planRunState(spec: DecoderSpec, C: number, ctx: number, threads 
   return stateShapes(spec, C, ctx, threads).map(([name, r, c]) => ({ name, bytes: r * c * (isCache(name) && kv === 'f16' ? 2 : 4) }));
 }
 
-export function allocRunState(arena: Arena, spec: DecoderSpec, C: number, ctx: number, threads = 1, kv: KvDtype = 'f32'): RunState {
+/** The named tensors of `shapes` (f32, or f16 for a cache when kv is 'f16'). */
+function allocShapes(arena: Arena, shapes: [string, number, number][], kv: KvDtype = 'f32'): Record<string, Tensor> {
   const t: Record<string, Tensor> = {};
-  for (const [name, r, c] of stateShapes(spec, C, ctx, threads)) {
+  for (const [name, r, c] of shapes) {
     t[name] = isCache(name) && kv === 'f16' ? { name, ptr: arena.alloc(name, r * c * 2), shape: [r, c], dtype: 'f16' }
       : arena.tensor(name, r, c === 1 ? undefined : c);
   }
-  const each = (kind: string, n: number) => Array.from({ length: n }, (_, i) => t[`${kind}.${i}`]);
-  return {
-    C, ctx, kv, x: t.x, xb: t.xb, xb2: t.xb2, q: t.q, k: t.k, v: t.v, attnOut: t.attnOut, hb: t.hb, hb2: t.hb2, att: t.att,
-    logits: t.logits, cos: each('cos', spec.ropes.length), sin: each('sin', spec.ropes.length),
-    keyCache: each('keyCache', spec.nLayers), valueCache: each('valueCache', spec.nLayers),
-  };
+  return t;
+}
+
+const each = (t: Record<string, Tensor>, kind: string, n: number) => Array.from({ length: n }, (_, i) => t[`${kind}.${i}`]);
+
+function activations(spec: DecoderSpec, t: Record<string, Tensor>): Activations {
+  return { x: t.x, xb: t.xb, xb2: t.xb2, q: t.q, k: t.k, v: t.v, attnOut: t.attnOut, hb: t.hb, hb2: t.hb2,
+    cos: each(t, 'cos', spec.ropes.length), sin: each(t, 'sin', spec.ropes.length) };
+}
+
+export function allocRunState(arena: Arena, spec: DecoderSpec, C: number, ctx: number, threads = 1, kv: KvDtype = 'f32'): RunState {
+  const t = allocShapes(arena, stateShapes(spec, C, ctx, threads), kv);
+  return { C, ctx, kv, ...activations(spec, t), att: t.att, logits: t.logits,
+    keyCache: each(t, 'keyCache', spec.nLayers), valueCache: each(t, 'valueCache', spec.nLayers) };
+}
+
+/**
+ * Activations for one forward over up to N rows of any number of sequences (each with its own KvCache),
+ * and logits for up to R of those rows at once: the classifier runs as one GEMM over them.
+ */
+export interface BatchState extends Activations {
+  N: number;
+  R: number;
+  logits: Tensor;       // (R, vocabSize)
+}
+
+const batchShapes = (spec: DecoderSpec, N: number, R: number) =>
+  [...activationShapes(spec, N), ['logits', R, spec.vocabSize]] as [string, number, number][];
+
+export function planBatchState(spec: DecoderSpec, N: number, R: number): RegionPlan[] {
+  return batchShapes(spec, N, R).map(([name, r, c]) => ({ name: `batch.${name}`, bytes: r * c * 4 }));
+}
+
+export function allocBatchState(arena: Arena, spec: DecoderSpec, N: number, R: number): BatchState {
+  const t = allocShapes(arena, batchShapes(spec, N, R));
+  return { N, R, ...activations(spec, t), logits: t.logits };
 }
 
 /**
@@ -190,8 +235,6 @@ export function allocRunState(arena: Arena, spec: DecoderSpec, C: number, ctx: n
  */
 export type TraceHook = (name: string, layer: number, t: Tensor) => void;
 
-/** The activations one layer reads and writes; both RunState and EncodeState have them. */
-type Activations = Pick<RunState, 'x' | 'xb' | 'xb2' | 'q' | 'k' | 'v' | 'attnOut' | 'hb' | 'hb2' | 'cos' | 'sin'>;
 
 /**
  * One transformer block over T rows of s.x. `attend(l)` turns s.q, s.k, s.v (after RoPE) into
@@ -242,27 +285,37 @@ function embed(ops: Ops, spec: DecoderSpec, w: DecoderWeights, x: Tensor, ids: A
   if (spec.embedScale !== 1) ops.scale(x, spec.embedScale, ids.length);
 }
 
+/** One sequence's rows in a forward: its new ids, at positions pos0, pos0 + 1, ..., over its own cache. */
+export interface SeqRows { ids: ArrayLike<number>; pos0: number; cache: KvCache }
+
 /**
- * Run T = ids.length ≤ C tokens at positions pos0 .. pos0 + T - 1 through the model. Leaves the
- * final-normed hidden states in s.x (T, dim) and the new keys/values in the cache; `logitsAt`
- * then projects one row to the vocabulary. Decode is the same pass with T = 1.
+ * Run the ids of every sequence in `seqs` through the model as one forward: their rows side by side in s
+ * (sequence i at rows off_i .. off_i + T_i − 1), so each matmul is one GEMM over all rows; RoPE and
+ * attention per sequence at its own positions over its own cache. T_i must not exceed the C its ring
+ * caches were made for. Leaves the final-normed hidden states in s.x and the new keys/values in each
+ * cache; `logitsAt`/`logitsRows` then project rows to the vocabulary. Decode is the same pass with T = 1.
  */
-export function forward(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: RunState, arena: Arena,
-                        ropes: RopeTable[], ids: ArrayLike<number>, pos0: number, trace?: TraceHook): void {
-  const T = ids.length;
+export function forward(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: Activations, arena: Arena,
+                        ropes: RopeTable[], seqs: SeqRows[], trace?: TraceHook): void {
   const { nHeads, nKvHeads, headDim } = spec;
-  embed(ops, spec, w, s.x, ids);
+  const offs = [0];
+  for (const q of seqs) offs.push(offs[offs.length - 1] + q.ids.length);
+  const N = offs[seqs.length];
+  embed(ops, spec, w, s.x, seqs.length === 1 ? seqs[0].ids : seqs.flatMap((q) => Array.from(q.ids)));
   trace?.('embed', -1, s.x);
-  ropes.forEach((r, i) => r.angles(pos0, T, arena.f32(s.cos[i].ptr, T * s.cos[i].shape[1]), arena.f32(s.sin[i].ptr, T * s.sin[i].shape[1])));
-  const attend = (l: number) => {
-    const kc = s.keyCache[l], vc = s.valueCache[l], ringRows = kc.shape[0];
-    ops.storeKv(kc, s.k, pos0, T, ringRows); // as f32 or f16 (s.kv), at row pos % ringRows
-    ops.storeKv(vc, s.v, pos0, T, ringRows);
-    ops.attention(s.attnOut, s.q, kc, vc, s.att, nHeads, nKvHeads, headDim, pos0, T,
+  ropes.forEach((r, i) => seqs.forEach((q, j) => {
+    const half = s.cos[i].shape[1], at = s.cos[i].ptr + offs[j] * half * 4, n = q.ids.length * half;
+    r.angles(q.pos0, q.ids.length, arena.f32(at, n), arena.f32(s.sin[i].ptr + offs[j] * half * 4, n));
+  }));
+  const attend = (l: number) => seqs.forEach(({ ids, pos0, cache }, j) => {
+    const kc = cache.keyCache[l], vc = cache.valueCache[l], ringRows = kc.shape[0], T = ids.length, off = offs[j];
+    ops.storeKv(kc, rowsFrom(s.k, off), pos0, T, ringRows); // as f32 or f16 (cache.kv), at row pos % ringRows
+    ops.storeKv(vc, rowsFrom(s.v, off), pos0, T, ringRows);
+    ops.attention(rowsFrom(s.attnOut, off), rowsFrom(s.q, off), kc, vc, cache.att, nHeads, nKvHeads, headDim, pos0, T,
       { scale: spec.attnScale, softcap: spec.attnSoftcap, window: spec.layers[l].window, ringRows });
-  };
-  for (let l = 0; l < spec.nLayers; l++) block(ops, spec, w.layers[l], s, T, l, attend, trace);
-  ops.rmsnorm(s.x, s.x, w.finalNorm, T, spec.normEps);
+  });
+  for (let l = 0; l < spec.nLayers; l++) block(ops, spec, w.layers[l], s, N, l, attend, trace);
+  ops.rmsnorm(s.x, s.x, w.finalNorm, N, spec.normEps);
   trace?.('result_norm', -1, s.x);
 }
 
@@ -273,27 +326,37 @@ export function logitsAt(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: RunS
   trace?.('logits', -1, s.logits);
 }
 
+/**
+ * s.logits rows 0 .. rows.length − 1 (≤ R) = classifier · s.x[rows[i]], as one GEMM: the rows are first
+ * gathered into s.xb (free after the forward) unless they already lie together at the start of s.x.
+ */
+export function logitsRows(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: BatchState, arena: Arena, rows: number[],
+                           trace?: TraceHook): void {
+  const n = rows.length, dim = spec.dim;
+  let x = s.x;
+  if (rows.some((r, i) => r !== i)) {
+    const src = arena.f32(s.x.ptr, s.N * dim), dst = arena.f32(s.xb.ptr, n * dim);
+    rows.forEach((r, i) => dst.set(src.subarray(r * dim, (r + 1) * dim), i * dim));
+    x = s.xb;
+  }
+  ops.matmul(s.logits, x, w.classifier, n);
+  if (spec.finalSoftcap) ops.softcap(s.logits, spec.finalSoftcap, n);
+  trace?.('logits', -1, s.logits);
+}
+
 /** Activations to encode up to N tokens in up to S packed sequences of at most L tokens (embedders). */
 export interface EncodeState extends Activations { N: number; S: number; L: number; att: Tensor; offs: Tensor }
 
-function encodeShapes(spec: DecoderSpec, N: number, S: number, L: number, threads: number): [string, number, number][] {
-  const { dim, qDim, kvDim, hiddenDim, headDim } = spec;
-  const shapes: [string, number, number][] = [['x', N, dim], ['xb', N, dim], ['xb2', N, dim], ['q', N, qDim], ['k', N, kvDim],
-    ['v', N, kvDim], ['attnOut', N, qDim], ['hb', N, hiddenDim], ['hb2', N, hiddenDim], ['att', threads, L * (headDim + 1)], ['offs', S + 1, 1]];
-  spec.ropes.forEach((r, i) => shapes.push([`cos.${i}`, N, r.rotDim / 2], [`sin.${i}`, N, r.rotDim / 2]));
-  return shapes;
-}
+const encodeShapes = (spec: DecoderSpec, N: number, S: number, L: number, threads: number) =>
+  [...activationShapes(spec, N), ['att', threads, L * (spec.headDim + 1)], ['offs', S + 1, 1]] as [string, number, number][];
 
 export function planEncodeState(spec: DecoderSpec, N: number, S: number, L: number, threads = 1): RegionPlan[] {
   return encodeShapes(spec, N, S, L, threads).map(([name, r, c]) => ({ name, bytes: r * c * 4 }));
 }
 
 export function allocEncodeState(arena: Arena, spec: DecoderSpec, N: number, S: number, L: number, threads = 1): EncodeState {
-  const t: Record<string, Tensor> = {};
-  for (const [name, r, c] of encodeShapes(spec, N, S, L, threads)) t[name] = arena.tensor(name, r, c === 1 ? undefined : c);
-  const each = (kind: string) => spec.ropes.map((_, i) => t[`${kind}.${i}`]);
-  return { N, S, L, x: t.x, xb: t.xb, xb2: t.xb2, q: t.q, k: t.k, v: t.v, attnOut: t.attnOut, hb: t.hb, hb2: t.hb2,
-    att: t.att, offs: t.offs, cos: each('cos'), sin: each('sin') };
+  const t = allocShapes(arena, encodeShapes(spec, N, S, L, threads));
+  return { N, S, L, ...activations(spec, t), att: t.att, offs: t.offs };
 }
 
 /**

@@ -2,17 +2,19 @@
 // run it. Knows no family by name and nothing of text: src/model.ts adds the tokenizer and generation.
 import { checkPlan, type Arena, type RegionPlan, type Tensor } from './arena.js';
 import { OptionError } from '../errors.js';
-import { allocRunState, bindDecoder, normWeights, planRunState, type DecoderSpec, type DecoderWeights, type KvDtype } from '../families/decoder.js';
+import { allocBatchState, allocRunState, bindDecoder, normWeights, planBatchState, planRunState, type DecoderSpec, type DecoderWeights,
+  type KvDtype } from '../families/decoder.js';
+import { Batch, type BatchHost, type BatchOptions, type BatchSlot } from './batch.js';
 import { RopeTable } from '../families/rope.js';
 import type { Loaded, ModelInfo } from './load.js';
-import { actQuantBytes, MIN_PARALLEL_WORK, Ops, qgemmScratchBytes } from './ops.js';
-import { Session, type SessionHost, type SessionOptions, type SessionState } from './session.js';
+import { actQuantBytes, MIN_PARALLEL_WORK, Ops, qgemmScratchBytes, type QuantScratch } from './ops.js';
+import { Session, type SessionOptions, type SessionState } from './session.js';
 import type { ThreadPool } from './threads.js';
 
 export const DEFAULT_CONTEXT = 4096;
 export const DEFAULT_PREFILL_CHUNK = 64;
 
-export class Decoder implements SessionHost {
+export class Decoder implements BatchHost {
   readonly spec: DecoderSpec;
   readonly arena: Arena;
   readonly weights: DecoderWeights;
@@ -26,6 +28,7 @@ export class Decoder implements SessionHost {
    */
   minParallelWork = MIN_PARALLEL_WORK;
   private readonly spare: SessionState[] = [];
+  private readonly spareBatches: BatchSlot[] = [];
 
   constructor(loaded: Loaded) {
     this.spec = loaded.spec as DecoderSpec;
@@ -49,26 +52,60 @@ export class Decoder implements SessionHost {
       throw new OptionError(`contextLength ${ctx} must be an integer in 1..${this.spec.seqLen} (max_position_embeddings)`);
     }
     if (!Number.isInteger(C) || C < 1) throw new OptionError(`prefillChunk ${C} must be a positive integer`);
-    const threads = opts.threads ?? this.threads;
-    if (!Number.isInteger(threads) || threads < 1 || threads > this.threads) {
-      throw new OptionError(`session threads ${threads} must be an integer in 1..${this.threads} (the model's threads)`);
-    }
+    const threads = this.checkThreads(opts.threads, 'session');
     const kv = opts.kvCache ?? 'f32';
     if (kv !== 'f32' && kv !== 'f16') throw new OptionError(`kvCache "${kv}" must be 'f32' or 'f16'`);
     const i = this.spare.findIndex((s) => s.run.ctx === ctx && s.run.C === C && s.run.kv === kv);
     const state = i >= 0 ? this.spare.splice(i, 1)[0] : this.allocState(C, ctx, kv);
-    const ops = new Ops(this.arena.kernels, this.pool, threads, state.scratch);
-    ops.minParallelWork = this.minParallelWork;
-    return new Session(this, state, ops);
+    return new Session(this, state, this.ops(threads, state.scratch));
   }
+
+  private checkThreads(threads = this.threads, what: string): number {
+    if (!Number.isInteger(threads) || threads < 1 || threads > this.threads) {
+      throw new OptionError(`${what} threads ${threads} must be an integer in 1..${this.threads} (the model's threads)`);
+    }
+    return threads;
+  }
+
+  private ops(threads: number, scratch: QuantScratch): Ops {
+    const ops = new Ops(this.arena.kernels, this.pool, threads, scratch);
+    ops.minParallelWork = this.minParallelWork;
+    return ops;
+  }
+
+  /**
+   * Activations for forwards over many sessions at once (src/runtime/batch.ts): up to maxTokens rows
+   * in all, each session's at its own position in its own cache. Reused from disposed batches of the same sizes.
+   */
+  batch(opts: BatchOptions = {}): Batch {
+    const N = opts.maxTokens ?? DEFAULT_PREFILL_CHUNK, R = opts.maxLogitRows ?? Math.min(N, 16);
+    if (!Number.isInteger(N) || N < 1) throw new OptionError(`batch maxTokens ${N} must be a positive integer`);
+    if (!Number.isInteger(R) || R < 1) throw new OptionError(`batch maxLogitRows ${R} must be a positive integer`);
+    const threads = this.checkThreads(opts.threads, 'batch');
+    const i = this.spareBatches.findIndex((b) => b.state.N === N && b.state.R === R);
+    let slot = i >= 0 ? this.spareBatches.splice(i, 1)[0] : undefined;
+    if (!slot) {
+      const scratch = this.scratchPlan(N);
+      checkPlan([...planBatchState(this.spec, N, R), ...scratch], this.arena.budgetBytes, this.arena.usedBytes);
+      slot = { state: allocBatchState(this.arena, this.spec, N, R), scratch: this.allocScratch(scratch) };
+    }
+    return new Batch(this, slot, this.ops(threads, slot.scratch));
+  }
+
+  /** Called by Batch.dispose(): kept for a later batch of the same sizes. */
+  releaseBatch(b: BatchSlot): void { this.spareBatches.push(b); }
 
   private allocState(C: number, ctx: number, kv: KvDtype): SessionState {
     const scratch = this.scratchPlan(C);
     checkPlan([...planRunState(this.spec, C, ctx, this.threads, kv), ...scratch], this.arena.budgetBytes, this.arena.usedBytes);
     const run = allocRunState(this.arena, this.spec, C, ctx, this.threads, kv);
+    return { run, scratch: this.allocScratch(scratch) };
+  }
+
+  private allocScratch(plan: RegionPlan[]): QuantScratch {
     const t = (p: RegionPlan | undefined, cols: number): Tensor | undefined =>
       p && { name: p.name, ptr: this.arena.alloc(p.name, p.bytes), shape: cols > 1 ? [this.threads, p.bytes / this.threads] : [p.bytes] };
-    return { run, scratch: { wdata: t(scratch[0], 1), qpanel: t(scratch[1], this.threads) } };
+    return { wdata: t(plan[0], 1), qpanel: t(plan[1], this.threads) };
   }
 
   /** q8/q4 weights need activation scratch for C tokens of the widest input and qgemm's panel per thread. */

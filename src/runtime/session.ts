@@ -1,6 +1,6 @@
 // A session: one conversation's KV cache, the token ids it holds, and its scratch, over a decoder's weights.
 import { ContextOverflowError, OptionError, TokenizerError } from '../errors.js';
-import { forward, logitsAt, type DecoderSpec, type DecoderWeights, type RunState, type TraceHook } from '../families/decoder.js';
+import { forward, logitsAt, type DecoderSpec, type DecoderWeights, type KvCache, type RunState, type SeqRows, type TraceHook } from '../families/decoder.js';
 import type { RopeTable } from '../families/rope.js';
 import type { Arena } from './arena.js';
 import type { Ops, QuantScratch } from './ops.js';
@@ -42,6 +42,10 @@ export class Session {
   /** Tokens already in the KV cache. */
   get pos(): number { return this.ids.length; }
   get contextLength(): number { return this.live().ctx; }
+  /** Threads this session's forwards use. */
+  get threads(): number { return this.ops.threads; }
+  /** Most tokens one forward feeds this session. */
+  get prefillChunk(): number { return this.live().C; }
   /** The ids the cache holds (a copy). */
   get history(): number[] { return [...this.ids]; }
 
@@ -61,7 +65,7 @@ export class Session {
     const out = into ?? new Float32Array(n);
     for (let c = 0; c < ids.length; c += s.C) {
       const chunk = Array.prototype.slice.call(ids, c, c + s.C) as number[];
-      forward(ops, spec, weights, s, arena, ropes, chunk, this.pos, trace);
+      forward(ops, spec, weights, s, arena, ropes, [{ ids: chunk, pos0: this.pos, cache: s }], trace);
       this.ids.push(...chunk);
       const rows = allLogits ? chunk.map((_, t) => t) : c + s.C >= ids.length ? [chunk.length - 1] : [];
       for (const row of rows) {
@@ -101,6 +105,25 @@ export class Session {
       throw new OptionError(`rewind: ${n} must be an integer in 0..${this.ids.length}${rings ? ` and at most ${slack} back (sliding-window layers)` : ''}`);
     }
     this.ids.length = n;
+  }
+
+  /**
+   * This session's part of a batched forward (src/runtime/batch.ts): `ids` checked as prefill checks them
+   * and at most prefillChunk of them (a sliding-window ring holds no more). `advance(ids)` once it ran.
+   */
+  rows(ids: ArrayLike<number>): SeqRows {
+    this.checkIds(ids);
+    const s = this.live();
+    if (ids.length > s.C) throw new OptionError(`batch: ${ids.length} ids for one session in one forward > its prefillChunk ${s.C}`);
+    return { ids, pos0: this.pos, cache: s };
+  }
+
+  /** The KV cache itself, for the prefix cache's copies (src/runtime/prefix-cache.ts). */
+  get cache(): KvCache { return this.live(); }
+
+  /** Record ids whose keys and values a batched forward (or a prefix-cache copy) has written into this session's cache. */
+  advance(ids: ArrayLike<number>): void {
+    for (let i = 0; i < ids.length; i++) this.ids.push(ids[i]);
   }
 
   /** Forget the conversation: position 0, cache reused. */
