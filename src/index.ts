@@ -17,9 +17,13 @@ import { withModelFiles } from './sources/open.js';
 
 export { Model, loadModelFrom, type LoadOptions, type ModelInfo } from './model.js';
 export { Session, type SessionOptions } from './runtime/session.js';
+export { Batch, type BatchEntry, type BatchOptions } from './runtime/batch.js';
+export { PrefixCache, DEFAULT_PREFIX_CACHE_BYTES, type PrefixCacheOptions, type PrefixCacheStats } from './runtime/prefix-cache.js';
+export { Scheduler, type SchedulerOptions, type SchedulerStats } from './text/scheduler.js';
+export { verifyDraft, lookupDraft } from './text/speculative.js';
 export { TextTokenizer } from './text/tokenizer.js';
 export {
-  generateIds, generate, encodePrompt, Generation, type GenerateOptions, type GenerateResult, type FinishReason, type Prompt,
+  generateIds, generate, generateBatch, encodePrompt, Generation, type GenerateOptions, type GenerateResult, type FinishReason, type Prompt,
 } from './text/generate.js';
 export { argmax, Sampler, samplingDefaults, type SamplingOptions } from './text/sampler.js';
 export { Rng } from './text/rng.js';

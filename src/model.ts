@@ -5,7 +5,8 @@ import { parseJson } from './formats/json.js';
 import { Decoder } from './runtime/decoder.js';
 import { loadCheckpoint, type LoadOptions } from './runtime/load.js';
 import type { ModelFiles } from './sources/sources.js';
-import { generate, type GenerateOptions, type GenerateResult, type Generation, type Prompt, type TextModel } from './text/generate.js';
+import { generate, generateBatch, type GenerateOptions, type GenerateResult, type Generation, type Prompt, type TextModel } from './text/generate.js';
+import { Scheduler, type SchedulerOptions } from './text/scheduler.js';
 import { chatCompletion, type ChatChunk, type ChatCompletion, type ChatRequest } from './text/openai.js';
 import { TextTokenizer } from './text/tokenizer.js';
 import type { Loaded } from './runtime/load.js';
@@ -23,6 +24,17 @@ export class Model extends Decoder implements TextModel {
    * @example for await (const piece of model.generate([{ role: 'user', content: 'Hi' }], { maxTokens: 64 })) process.stdout.write(piece);
    */
   generate(prompt: Prompt, opts?: GenerateOptions): Generation { return generate(this, prompt, opts); }
+
+  /**
+   * Generate from every prompt at once, decoded together: each step is one forward over all of them.
+   * `opts` for all, or one per prompt (each with its own sampling, seed, stops, signal).
+   */
+  generateBatch(prompts: Prompt[], opts?: GenerateOptions | GenerateOptions[], schedulerOpts?: SchedulerOptions): Generation[] {
+    return generateBatch(this, prompts, opts, schedulerOpts);
+  }
+
+  /** A continuous-batching scheduler: requests given to its generate() join and leave the running batch between steps. */
+  scheduler(opts?: SchedulerOptions): Scheduler { return new Scheduler(this, opts); }
 
   /** Generate to the end and return the result (ids, text, reasoning/answer, finish reason, timings). */
   complete(prompt: Prompt, opts?: GenerateOptions): Promise<GenerateResult> { return generate(this, prompt, opts).result; }

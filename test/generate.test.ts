@@ -123,12 +123,14 @@ test('AbortSignal: stops with finishReason "abort" and the text so far; leaving 
 test('a session keeps its cache: a prompt extending the last one prefills only the new ids', async () => {
   const s = stories.session();
   const fed: number[] = [];
-  const prefill = s.prefill.bind(s);
-  s.prefill = (ids, o) => { fed.push(ids.length); return prefill(ids, o); };
+  const advance = s.advance.bind(s);
+  s.advance = (ids) => { fed.push(ids.length); advance(ids); };
   const a = await stories.complete([1], { maxTokens: 10, temperature: 0, session: s });
+  assert.is(a.cachedTokens, 0);
   const next = [1, ...a.ids, ...greedy.greedy_ids.slice(10, 12)];
   const b = await stories.complete(next, { maxTokens: 10, temperature: 0, session: s });
   assert.equal(b.ids, greedy.greedy_ids.slice(12, 22));
+  assert.is(b.cachedTokens, 10); // BOS and a.ids but its last, which was never fed
   assert.is(fed[0], 1);
   assert.is(fed[fed.length - 10], 3); // a.ids' last id and the two new ones; 9 steps follow
   await stories.complete([5, 6], { maxTokens: 1, session: s }); // not an extension: starts over

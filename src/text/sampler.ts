@@ -52,6 +52,29 @@ export class Sampler {
 
   /** Next token given `logits` (vocabSize,) and the ids so far (prompt + generated). */
   next(logits: ArrayLike<number>, history: ArrayLike<number>): number {
+    const scores = this.adjust(logits, history);
+    if (!this.rng) return argmax(scores);
+    return draw(this.warp(scores), this.rng.nextFloat());
+  }
+
+  /**
+   * The distribution `next` draws from, after every processor and the softmax; greedy: one-hot at the
+   * argmax. It is this sampler's scratch, valid until its next call (speculative decoding compares two).
+   */
+  probs(logits: ArrayLike<number>, history: ArrayLike<number>): Float64Array {
+    const scores = this.adjust(logits, history);
+    if (this.rng) return this.warp(scores);
+    const best = argmax(scores);
+    scores.fill(0);
+    scores[best] = 1;
+    return scores;
+  }
+
+  /** A uniform draw in [0, 1) from this sampler's Rng (greedy: 0, and no draw). */
+  uniform(): number { return this.rng ? this.rng.nextFloat() : 0; }
+
+  /** logits → scores with the penalties and the bias (what greedy takes the argmax of). */
+  private adjust(logits: ArrayLike<number>, history: ArrayLike<number>): Float64Array {
     const { p, scores } = this;
     if (logits.length !== this.vocabSize) throw new OptionError(`logits: length ${logits.length}, expected vocabSize ${this.vocabSize}`);
     for (let i = 0; i < scores.length; i++) {
@@ -61,12 +84,17 @@ export class Sampler {
     if (p.repetitionPenalty !== 1) repetitionPenalty(scores, history, p.repetitionPenalty);
     if (p.presencePenalty !== 0 || p.frequencyPenalty !== 0) penalties(scores, this.counts, p.presencePenalty, p.frequencyPenalty);
     for (const [id, b] of p.bias) scores[id] += b;
-    if (!this.rng) return argmax(scores);
+    return scores;
+  }
+
+  /** Scores → probabilities: temperature, top-k, top-p, min-p, softmax (in place). */
+  private warp(scores: Float64Array): Float64Array {
+    const { p } = this;
     temperature(scores, p.temperature);
     if (p.topK > 0) topK(scores, p.topK);
     if (p.topP < 1) topP(scores, p.topP);
     if (p.minP > 0) minP(scores, p.minP);
-    return draw(softmax(scores), this.rng.nextFloat());
+    return softmax(scores);
   }
 
   /** Record a generated token (for the presence and frequency penalties). */
