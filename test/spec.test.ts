@@ -4,6 +4,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { specFromConfig as anySpec, ConfigError, type DecoderSpec } from '../src/index.js';
 import { ropeFrequencies } from '../src/families/rope.js';
+import { planModel } from '../src/runtime/plan.js';
+import { WASM32_MAX_BYTES } from '../src/runtime/arena.js';
 import { SHARED, sharedModel } from './paths.js';
 
 /** The spec of a decoder config. */
@@ -80,6 +82,39 @@ test('RoPE frequencies: default, linear, and llama3 scaling as transformers comp
   const smooth = (8192 / (2 * Math.PI / 0.001) - 1) / 3;
   assert.equal(Array.from(l3.slice(0, 3)), [1, 0.1, 0.01]);
   assert.ok(Math.abs(l3[3] - ((1 - smooth) * 0.001 / 8 + smooth * 0.001)) < 1e-18);
+});
+
+
+// Published parameter counts (the model cards' figures), against the weight tables built from the real
+// configs alone. MiniLM's card counts BERT's pooler (384² + 384), which sentence-transformers never runs;
+// EmbeddingGemma's 308M counts its two Dense modules (2 · 768 · 3072), which live outside the transformer.
+const PUBLISHED: [string, number, number][] = [
+  ['deepseek-r1-distill-qwen-1.5b', 1.78e9, 0],
+  ['qwen2.5-0.5b-instruct', 494e6, 0],
+  ['smollm2-135m', 135e6, 0],
+  ['phi-4-mini-instruct', 3.84e9, 0],
+  ['smollm3-3b', 3.08e9, 0],
+  ['qwen3-embedding-0.6b', 596e6, 0],
+  ['embeddinggemma-300m', 308e6, 2 * 768 * 3072],
+  ['all-minilm-l6-v2', 22.7e6, 384 * 384 + 384],
+];
+
+for (const [name, published, outside] of PUBLISHED) {
+  test(`${name}: parameters from config.json alone match the published ${published / 1e6}M within 0.5%`, () => {
+    const plan = planModel(real(name), `${name}/config.json`);
+    const ratio = (plan.parameters + outside) / published;
+    assert.ok(Math.abs(ratio - 1) < 0.005, `${plan.parameters.toLocaleString('en-US')} (+${outside}) is ${ratio.toFixed(4)}× the published count`);
+  });
+}
+
+test('which real models fit in wasm32 at each weight layout', () => {
+  const fits = Object.fromEntries(PUBLISHED.map(([name]) => {
+    const { weightBytes } = planModel(real(name), name);
+    return [name, (['none', 'q8', 'q4'] as const).filter((q) => weightBytes[q] <= WASM32_MAX_BYTES)];
+  }));
+  assert.equal(fits['phi-4-mini-instruct'], ['q4']);   // 3.84 B: bf16 7.1 GiB, q8 4.0 GiB (just over)
+  assert.equal(fits['smollm3-3b'], ['q8', 'q4']);      // 3.08 B: bf16 5.7 GiB
+  assert.equal(fits['qwen3-embedding-0.6b'], ['none', 'q8', 'q4']);
 });
 
 test.run();
