@@ -6,7 +6,8 @@ import { allocRunState, bindDecoder, normWeights, planRunState, type DecoderSpec
 import { RopeTable } from '../families/rope.js';
 import type { Loaded, ModelInfo } from './load.js';
 import { actQuantBytes, MIN_PARALLEL_WORK, Ops, qgemmScratchBytes } from './ops.js';
-import { Session, type SessionHost, type SessionOptions, type SessionState } from './session.js';
+import { checkOptions } from '../options.js';
+import { Session, SESSION_OPTIONS, type SessionHost, type SessionOptions, type SessionState } from './session.js';
 import type { ThreadPool } from './threads.js';
 
 export const DEFAULT_CONTEXT = 4096;
@@ -26,6 +27,7 @@ export class Decoder implements SessionHost {
    */
   minParallelWork = MIN_PARALLEL_WORK;
   private readonly spare: SessionState[] = [];
+  private disposed = false;
 
   constructor(loaded: Loaded) {
     this.spec = loaded.spec as DecoderSpec;
@@ -43,6 +45,8 @@ export class Decoder implements SessionHost {
 
   /** A new conversation with its own KV cache (reused from disposed sessions when the sizes match). */
   session(opts: SessionOptions = {}): Session {
+    if (this.disposed) throw new OptionError(`${this.info.source}: model used after dispose()`);
+    checkOptions(opts, SESSION_OPTIONS, 'session options');
     const ctx = opts.contextLength ?? Math.min(this.spec.seqLen, DEFAULT_CONTEXT);
     const C = opts.prefillChunk ?? DEFAULT_PREFILL_CHUNK;
     if (!Number.isInteger(ctx) || ctx < 1 || ctx > this.spec.seqLen) {
@@ -82,6 +86,12 @@ export class Decoder implements SessionHost {
   /** Called by Session.dispose(): the state is kept for a later session of the same sizes. */
   releaseState(s: SessionState): void { this.spare.push(s); }
 
-  /** Stop the worker threads; the model must not be used afterwards. */
-  async dispose(): Promise<void> { await this.pool?.close(); }
+  /** Stop the worker threads; using the model afterwards is an OptionError. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.pool?.close();
+  }
+
+  /** `await using model = await loadModel(...)` disposes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> { await this.dispose(); }
 }

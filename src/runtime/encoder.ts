@@ -7,6 +7,7 @@ import { RopeTable } from '../families/rope.js';
 import type { Loaded, ModelInfo } from './load.js';
 import { MIN_PARALLEL_WORK, Ops } from './ops.js';
 import type { ThreadPool } from './threads.js';
+import { OptionError } from '../errors.js';
 
 /** The size facts an embedder reads of any encoder spec. */
 export type EncoderSpec = Pick<BertSpec | DecoderSpec, 'modelType' | 'dim' | 'vocabSize' | 'seqLen' | 'nLayers'>;
@@ -18,6 +19,7 @@ export class Encoder {
   readonly pool?: ThreadPool;
   readonly ops: Ops;
   /** Runs one packed batch: hidden states in the returned tensor, sequence i at rows [offsets[i], offsets[i+1]). */
+  private disposed = false;
   private readonly pass: (N: number, S: number, L: number, seqs: number[][]) => { h: Tensor; offsets: number[] };
 
   constructor(loaded: Loaded) {
@@ -56,6 +58,7 @@ export class Encoder {
    * next overwrites them. Scratch is sized once for the largest batch and released at the end.
    */
   run(batches: number[][][], each: (h: Float32Array, offsets: number[], b: number) => void): void {
+    if (this.disposed) throw new OptionError(`${this.info.source}: embedder used after dispose()`);
     const mark = this.arena.mark();
     try {
       // reduce, not Math.max(...): a corpus of 10⁵ inputs would overflow the argument stack.
@@ -73,6 +76,9 @@ export class Encoder {
     }
   }
 
-  /** Stop the worker threads; the encoder must not be used afterwards. */
-  async dispose(): Promise<void> { await this.pool?.close(); }
+  /** Stop the worker threads; using the encoder afterwards is an OptionError. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.pool?.close();
+  }
 }

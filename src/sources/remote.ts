@@ -1,5 +1,6 @@
 // Model files from a base URL or a Hugging Face hub id, downloaded once into a cache (whole files,
 // not range requests: a cached file is then complete and verifiable by its length) with progress.
+import { optionKeys } from '../options.js';
 import { defaultCache, memoryCache, type ModelCache } from './cache.js';
 import { openUrl, save, type Opened } from './download.js';
 import { OptionError, SourceError } from '../errors.js';
@@ -23,6 +24,8 @@ export interface SourceOptions {
   /** Called as file bytes arrive or are found in the cache. */
   onDownloadProgress?: (p: DownloadProgress) => void;
 }
+
+export const SOURCE_OPTIONS = optionKeys<SourceOptions>()('cache', 'cacheDir', 'offline', 'timeoutMs', 'hubUrl', 'headers', 'fetch', 'onDownloadProgress');
 
 /** One file's progress and the sum over every file of this load known so far. */
 export interface DownloadProgress {
