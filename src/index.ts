@@ -45,8 +45,9 @@ export * from './errors.js';
 
 /**
  * Load a model from a local directory (Node), a base URL (`https://host/models/stories260K`), a hub id
- * (`hf:org/name` or `hf:org/name@revision`), or any ModelFiles source. The model holds config.json,
- * model.safetensors (or a sharded index) and, for text, tokenizer.json. Downloads go through a cache.
+ * (`hf:org/name[@revision]`, or `org/name[@revision]` when no local directory has that name), or any
+ * ModelFiles source. The model holds config.json, model.safetensors (or a sharded index) and, for text,
+ * tokenizer.json. Downloads go through a cache (hub ids: the standard Hugging Face cache in Node).
  */
 export async function loadModel(source: string | ModelFiles, opts: LoadOptions & SourceOptions = {}): Promise<Model> {
   return withModelFiles(source, opts, (files) => loadModelFrom(files, opts));
