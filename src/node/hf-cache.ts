@@ -6,7 +6,7 @@ import { copyFile, mkdir, readFile, realpath, rename, rm, symlink, writeFile } f
 import { homedir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { COMMIT, type HubStore } from '../sources/hub.js';
+import type { HubStore } from '../sources/hub.js';
 import { beginFile, isFile } from './cache.js';
 import { fileReader } from './dir-source.js';
 
@@ -25,10 +25,7 @@ export function hfCache(root: string, id: string): HubStore {
   return {
     label: repo,
     where: snapshot,
-    async readRef(rev) {
-      const commit = (await readFile(ref(rev), 'utf8').catch(() => '')).trim();
-      return COMMIT.test(commit) ? commit : undefined;
-    },
+    readRef: (rev) => readFile(ref(rev), 'utf8').catch(() => undefined),
     async writeRef(rev, commit) {
       const path = ref(rev);
       await mkdir(dirname(path), { recursive: true });

@@ -18,13 +18,19 @@ export async function openHub(ref: string, o: SourceOptions, request: RequestOpt
   const store = await hubStore(o, hub, r.id);
   const offline = o.offline ?? hubOfflineEnv();
   if (offline) {
-    const commit = COMMIT.test(r.revision) ? r.revision : await store.readRef(r.revision);
+    const commit = COMMIT.test(r.revision) ? r.revision : await readCommit(store, r.revision);
     if (!commit) throw new SourceError(`hf:${r.id}@${r.revision}: revision not in the cache (${store.label}) and offline is set`);
     return { src: hubSource(hub, r, commit, undefined, store), offline };
   }
   const { commit, files } = await fetchRevision(hub, r, request, apiLimit);
-  if (commit !== r.revision && (await store.readRef(r.revision)) !== commit) await store.writeRef(r.revision, commit);
+  if (commit !== r.revision && (await readCommit(store, r.revision)) !== commit) await store.writeRef(r.revision, commit);
   return { src: hubSource(hub, r, commit, files, store), offline };
+}
+
+/** The commit in refs/REVISION, if it holds one. */
+async function readCommit(store: HubStore, revision: string): Promise<string | undefined> {
+  const commit = (await store.readRef(revision))?.trim();
+  return commit && COMMIT.test(commit) ? commit : undefined;
 }
 
 /** One API call: the revision's commit and the size, blob id and LFS sha256 of every file in it. */

@@ -114,7 +114,7 @@ export interface HubStore {
   readonly label: string;
   /** Where a file is or would be kept, for messages. */
   where(commit: string, file: string): string;
-  /** The commit a branch or tag pointed to when last resolved online. */
+  /** What refs/REVISION holds: the commit a branch or tag pointed to when last resolved online. */
   readRef(revision: string): Promise<string | undefined>;
   writeRef(revision: string, commit: string): Promise<void>;
   /** The file at a commit; a blob with this etag already kept (another commit's, Python's) is reused. */
@@ -136,8 +136,7 @@ export function cacheHubStore(cache: ModelCache, hub: string, id: string): HubSt
       if (!r) return undefined;
       const bytes = new Uint8Array(Math.min(r.size, 64));
       await r.read(0, bytes).finally(() => r.close());
-      const commit = new TextDecoder().decode(bytes);
-      return COMMIT.test(commit) ? commit : undefined;
+      return new TextDecoder().decode(bytes);
     },
     async writeRef(rev, commit) {
       const w = await cache.begin(refUrl(rev));
