@@ -77,6 +77,8 @@ export class FakeHub {
   readonly hub: TestServer;
   /** sha256 → bytes the CDN serves. */
   private readonly blobs = new Map<string, Uint8Array>();
+  /** false: the API lists names only, as a mirror may; clients then read sizes and digests from the resolve headers. */
+  listsBlobs = true;
   /** Replace what the CDN or hub sends for a file (by name): wrong bytes, a bomb, a stall. */
   readonly tamper = new Map<string, (res: ServerResponse, body: Uint8Array) => void>();
   private commitCount = 0;
@@ -146,7 +148,7 @@ export class FakeHub {
     const { repo, commit } = this.resolve(id, rev);
     if (!repo) return notFound(res, 401, 'RepoNotFound', 'Repository not found');
     if (!commit) return notFound(res, 404, 'RevisionNotFound', 'Invalid rev id');
-    const blobs = new URL(req.url!, 'http://x').searchParams.get('blobs') === 'true';
+    const blobs = this.listsBlobs && new URL(req.url!, 'http://x').searchParams.get('blobs') === 'true';
     const siblings = [...repo.commits.get(commit)!].map(([rfilename, body]) => !blobs ? { rfilename } : isLfs(rfilename)
       ? { rfilename, blobId: gitBlobId(lfsPointer(body)), size: body.length, lfs: { sha256: sha256(body), size: body.length, pointerSize: lfsPointer(body).length } }
       : { rfilename, blobId: gitBlobId(body), size: body.length });

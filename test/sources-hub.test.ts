@@ -225,6 +225,33 @@ test('hubUrl sets the hub; files of a hub id are requested at the resolved commi
   await files.close?.();
 });
 
+test('the fake hub answers HEAD as the real one: X-Repo-Commit, ETag; for LFS a 302 to the CDN with X-Linked-Etag/Size', async () => {
+  const head = (file: string) => fetch(`${hub.hub.url}/tide-test/tiny/resolve/main/${file}`, { method: 'HEAD', redirect: 'manual' });
+  const config = await head('config.json');
+  assert.equal([config.status, config.headers.get('x-repo-commit'), config.headers.get('etag'), config.headers.get('content-length')],
+    [200, COMMIT, `"${gitBlobId(MODEL['config.json'])}"`, String(MODEL['config.json'].length)]);
+  const weights = await head('model.safetensors');
+  assert.equal([weights.status, weights.headers.get('x-repo-commit'), weights.headers.get('x-linked-etag'), weights.headers.get('x-linked-size')],
+    [302, COMMIT, `"${sha256(MODEL['model.safetensors'])}"`, String(MODEL['model.safetensors'].length)]);
+  assert.ok(weights.headers.get('location')!.startsWith(hub.cdn.url));
+  assert.equal([(await head('nope.json')).headers.get('x-error-code'), (await head('nope.json')).status], ['EntryNotFound', 404]);
+});
+
+test('a hub whose API lists names only (a mirror): sizes and digests come from the resolve headers, and still catch bad bytes', async () => {
+  hub.listsBlobs = false;
+  const cache = await newCache();
+  try {
+    assert.equal(await greedy('tide-test/tiny', { cacheDir: cache }), await greedy(modelDir));
+    assert.ok((await readdir(join(repoDir(cache), 'blobs'))).includes(sha256(MODEL['model.safetensors'])));
+    hub.tamper.set('config.json', (res, body) => res.writeHead(200, { 'content-length': body.length, etag: `"${gitBlobId(body)}"` }).end(Uint8Array.from(body, (b, i) => (i === 0 ? b ^ 1 : b))));
+    await rejects(loadModel('tide-test/tiny', { cache: false }), SourceError, new RegExp(`config\\.json: git-sha1 is [0-9a-f]{40}, the hub lists ${gitBlobId(MODEL['config.json'])}$`));
+  } finally {
+    hub.listsBlobs = true;
+    hub.tamper.clear();
+    await rm(cache, { recursive: true });
+  }
+});
+
 test('the WebCrypto hasher (browsers) agrees with node:crypto', async () => {
   for (const algorithm of ['sha256', 'sha1'] as const) {
     const h = bufferedHasher(algorithm);

@@ -156,7 +156,10 @@ export class RemoteFiles implements ModelFiles {
     const names = [...EXTRAS, ...weights];
     const ctrl = new AbortController();
     const slot = limiter(MAX_PARALLEL);
-    const jobs = names.map((n) => slot(() => this.fetchFile(n, ctrl.signal, n === 'config.json' || weights.has(n))));
+    const jobs = names.map((n) => slot(async () => {
+      if (ctrl.signal.aborted) throw ctrl.signal.reason; // a queued file after another failed: not even the cache
+      return this.fetchFile(n, ctrl.signal, n === 'config.json' || weights.has(n));
+    }));
     jobs.forEach((j, i) => this.pending.set(names[i], j));
     const settled = await Promise.allSettled(jobs.map((j) => j.catch((e) => { ctrl.abort(e); throw e; })));
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
