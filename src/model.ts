@@ -48,8 +48,9 @@ export async function loadModelFrom(files: ModelFiles, opts: LoadOptions = {}): 
 
 /**
  * Load a model from a local directory (Node), a base URL (`https://host/models/stories260K`), a hub id
- * (`hf:org/name` or `hf:org/name@revision`), or any ModelFiles source. The model holds config.json,
- * model.safetensors (or a sharded index) and, for text, tokenizer.json. Downloads go through a cache.
+ * (`hf:org/name[@revision]`, or `org/name[@revision]` when no local directory has that name), or any
+ * ModelFiles source. The model holds config.json, model.safetensors (or a sharded index) and, for text,
+ * tokenizer.json. Downloads go through a cache (hub ids: the standard Hugging Face cache in Node).
  */
 export async function loadModel(source: string | ModelFiles, opts: LoadOptions & SourceOptions = {}): Promise<Model> {
   checkOptions(opts, [...LOAD_OPTIONS, ...SOURCE_OPTIONS], 'loadModel options');

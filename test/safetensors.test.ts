@@ -267,6 +267,10 @@ test('sharded fault: empty weight_map, and shard names that are not files in the
   await rejects(openCheckpoint(idx({ a: 3 })), SafetensorsError, /index\.json: weight_map "a" is 3, expected a shard file name/);
   await rejects(openCheckpoint(idx({ a: '../x.safetensors' })), SafetensorsError, /weight_map "a" is "\.\.\/x\.safetensors"/);
   await rejects(openCheckpoint(idx({ a: '/etc/x' })), SafetensorsError, /weight_map "a" is "\/etc\/x"/);
+  // a plain file name only: no scheme or host, folder, percent-escape, backslash, query or fragment
+  for (const bad of ['http://other/x.safetensors', '//other/x', 'sub/x.safetensors', '%2e%2e%2fx', '..%2fx', 'a\\b', 'x?y=1', 'x#y', '..', '.', 'C:x']) {
+    await rejects(openCheckpoint(idx({ a: bad })), SafetensorsError, /weight_map "a" is .*, expected a shard file name in the model's folder$/);
+  }
 });
 
 test('sharded fault: shard named in the index does not exist', async () => {

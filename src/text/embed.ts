@@ -206,7 +206,7 @@ export async function loadEmbedderFrom(files: ModelFiles, opts: EmbedderOptions 
 }
 
 /**
- * Load an encoder from a local directory (Node), a base URL, a hub id (`hf:org/name[@revision]`), or any
+ * Load an encoder from a local directory (Node), a base URL, a hub id (`[hf:]org/name[@revision]`), or any
  * ModelFiles source; downloads go through the cache, as loadModel's.
  *
  * @example
