@@ -10,7 +10,7 @@ import { loadModel, OptionError, type Model } from '../src/index.js';
 import { inspect, formatInspection } from '../src/inspect/inspect.js';
 import { inspectionHtml } from '../src/inspect/html.js';
 import { main } from '../src/cli/index.js';
-import { firstMismatches, ROOT, sharedModel, WEIGHTS } from './paths.js';
+import { firstMismatches, fixtureModel, ROOT, WEIGHTS } from './paths.js';
 
 const OUT = resolve(ROOT, 'test/out');
 const CHROMIUM = '/usr/bin/chromium';
@@ -24,7 +24,7 @@ const load = (dir: string) => {
 };
 const cases = [
   { name: 'stories260K', dir: `${WEIGHTS}/stories260K`, ids: (m: Model) => m.tokenizer!.encode('Once upon a time there was a little girl'), layer: 3, head: 5 },
-  { name: 'tiny-qwen2', dir: sharedModel('tiny-qwen2'), ids: () => [1, 17, 42, 99, 5, 250, 3, 8], layer: 2, head: 5 },
+  { name: 'tiny-qwen2', dir: fixtureModel('tiny-qwen2'), ids: () => [1, 17, 42, 99, 5, 250, 3, 8], layer: 2, head: 5 },
 ];
 
 for (const c of cases) {
@@ -82,7 +82,7 @@ test('inspect: a layer or head outside the model is an OptionError naming the op
 });
 
 test('text tables: one attention row per position and one lens row per layer plus the embedding', async () => {
-  const m = await load(sharedModel('tiny-qwen2'));
+  const m = await load(fixtureModel('tiny-qwen2'));
   const text = formatInspection(inspect(m, [1, 17, 42], { layer: 0, head: 0 }));
   assert.match(text, /attention weights, layer 0 head 0 \(KV head 0\)/);
   assert.match(text, /^2 #42 +\d\.\d\d +\d\.\d\d +\d\.\d\d$/m);
@@ -98,7 +98,7 @@ test('tide inspect --ids --html writes the page and prints the tables', async ()
   const silenced = console.error;
   console.error = () => {};
   try {
-    await main(['node', 'tide', 'inspect', sharedModel('tiny-qwen2'), '--ids', '1,17,42', '--layer', '1', '--head', '7', '--html', html]);
+    await main(['node', 'tide', 'inspect', fixtureModel('tiny-qwen2'), '--ids', '1,17,42', '--layer', '1', '--head', '7', '--html', html]);
   } finally {
     console.log = log;
     console.error = silenced;

@@ -11,7 +11,7 @@ import { startServer, type TideServer } from '../src/server/index.js';
 import { JobQueue } from '../src/server/queue.js';
 import { ApiError } from '../src/server/errors.js';
 import { Session } from '../src/runtime/session.js';
-import { firstMismatches, oracle, sharedModel, WEIGHTS } from './paths.js';
+import { firstMismatches, fixtureModel, oracle, WEIGHTS } from './paths.js';
 import { chatModelDir, freePort, sseData, THINK_TEMPLATE } from './server-fixture.js';
 
 const greedy = oracle('stories260K-greedy.json');
@@ -31,7 +31,7 @@ test.before(async () => {
   model = await loadModel(`${WEIGHTS}/stories260K`, { threads: 1 });
   chatDir = chatModelDir();
   chatModel = await loadModel(chatDir, { threads: 1 });
-  embedder = await loadEmbedder(sharedModel('tiny-bert'), { threads: 1, onWarning: () => {} });
+  embedder = await loadEmbedder(fixtureModel('tiny-bert'), { threads: 1, onWarning: () => {} });
   srv = await startServer({ model, modelId: 'stories260K', embedder, embedModelId: 'tiny-bert', apiKey: KEY,
     port: await freePort(18800, 18849), maxBodyBytes: MAX_BODY, parallel: 1, maxQueue: 1, log: (l) => logs.push(l) });
   chatSrv = await startServer({ model: chatModel, modelId: 'stories260K-chat', port: await freePort(18850, 18869), log: () => {} });
