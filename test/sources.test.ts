@@ -87,7 +87,7 @@ test('a base URL loads, reports per-file and overall progress, and fills the cac
   const events: DownloadProgress[] = [];
   const ids = await greedyIds(`${BASE}/stories260K`, { cacheDir, onDownloadProgress: (p) => events.push(p) });
   assert.equal(ids, greedy.greedy_ids.slice(0, N));
-  const weights = (await stat(fixtureModel('stories260K/model.safetensors'))).size;
+  const weights = (await stat(join(fixtureModel('stories260K'), 'model.safetensors'))).size;
   const last = events.filter((e) => e.file === 'model.safetensors').at(-1)!;
   assert.equal([last.fileLoadedBytes, last.fileTotalBytes, last.cached], [weights, weights, false]);
   const end = events.at(-1)!;
