@@ -6,14 +6,14 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:
 import { join } from 'node:path';
 
 /**
- * Bundle bench/child.ts into a folder of this run's own under ROOT/node_modules/.cache/tide-bench-child/
+ * Bundle bench/child.ts into a folder of this run's own under ROOT/bench/node_modules/.cache/tide-bench-child/
  * (removed when the process exits) and return the path of its child.js. Packages stay imports, resolved
- * from node_modules above. src/node/*.ts are entries of their own because the core reaches them by
+ * from the node_modules above: bench/'s (the peers), then the root's (Tide's own). src/node/*.ts are entries of their own because the core reaches them by
  * computed imports (./node/threads.js starts ./worker.js); the kernels are copied to ../build/, where
  * src/runtime/wasm.ts looks for them from src/ or dist/, so a rebuild during the run does not change them.
  */
 export async function buildChild(root: string): Promise<string> {
-  const parent = join(root, 'node_modules', '.cache', 'tide-bench-child');
+  const parent = join(root, 'bench', 'node_modules', '.cache', 'tide-bench-child');
   mkdirSync(parent, { recursive: true });
   const dir = mkdtempSync(join(parent, 'run-')), js = join(dir, 'js');
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));

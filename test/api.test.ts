@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadEmbedder, loadModel, OptionError, pipeline } from '../src/index.js';
-import { oracle, sharedModel, WEIGHTS } from './paths.js';
+import { oracle, fixtureModel, WEIGHTS } from './paths.js';
 
 const STORIES = `${WEIGHTS}/stories260K`;
 const prompts = oracle('stories260K-prompts.json');
@@ -26,7 +26,7 @@ test("pipeline('text-generation') completes a prompt as loadModel's complete() d
 });
 
 test("pipeline('feature-extraction') embeds one string or many", async () => {
-  const embed = await pipeline('feature-extraction', sharedModel('tiny-bert'), { threads: 1, onWarning: () => {} });
+  const embed = await pipeline('feature-extraction', fixtureModel('tiny-bert'), { threads: 1, onWarning: () => {} });
   const ids = [[20, 36, 118, 81, 189, 48, 157]];
   const [direct] = await embed.model.embed(ids);
   assert.is(direct.length, 64);
@@ -36,7 +36,7 @@ test("pipeline('feature-extraction') embeds one string or many", async () => {
 
 test('misspelled option keys are an OptionError naming the key, with a suggestion', async () => {
   await rejects(loadModel(STORIES, { quantise: 'q8' } as never), /loadModel options: unknown option "quantise"; did you mean "quantize"\?/);
-  await rejects(loadEmbedder(sharedModel('tiny-bert'), { pool: 'mean' } as never), /loadEmbedder options: unknown option "pool"/);
+  await rejects(loadEmbedder(fixtureModel('tiny-bert'), { pool: 'mean' } as never), /loadEmbedder options: unknown option "pool"/);
   const m = await loadModel(STORIES, { threads: 1 });
   await rejects(() => m.session({ context: 8 } as never), /session options: unknown option "context"/);
   await rejects(m.complete('Once', { maxToken: 3 } as never), /generate options: unknown option "maxToken"; did you mean "maxTokens"\?/);
@@ -51,7 +51,7 @@ test('await using disposes; a disposed model or embedder is an OptionError, not 
     assert.is(m.session().prefill([1]).length, 512);
   }
   await rejects(() => kept.session(), /used after dispose\(\)/);
-  const e = await loadEmbedder(sharedModel('tiny-bert'), { threads: 1, onWarning: () => {} });
+  const e = await loadEmbedder(fixtureModel('tiny-bert'), { threads: 1, onWarning: () => {} });
   await e.dispose();
   await rejects(e.embed([[1, 2, 3]]), /embedder used after dispose\(\)/);
 });

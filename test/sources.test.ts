@@ -1,5 +1,5 @@
 // Tests for src/sources/remote.ts, src/sources/download.ts and the caches: loading over HTTP from a local node:http
-// server that serves ../shared/models, with 404s, cut-off bodies and stalls. Hub ids: test/sources-hub.test.ts;
+// server that serves the test models, with 404s, cut-off bodies and stalls. Hub ids: test/sources-hub.test.ts;
 // hostile servers: test/sources-hostile.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { generateIds, loadEmbedder, loadModel, modelBaseUrl, OptionError, readHeader, SourceError, type DownloadProgress } from '../src/index.js';
 import { fileReader } from '../src/node/dir-source.js';
 import { cachePath } from '../src/node/cache.js';
-import { oracle, sharedModel, SHARED } from './paths.js';
+import { fixtureModel, oracle } from './paths.js';
 
 const greedy = oracle('stories260K-greedy.json');
 let PORT = 0;   // a free port, picked when the server starts
@@ -23,10 +23,11 @@ const faults = new Map<string, Fault>();  // URL path → what the server does i
 const requests: string[] = [];
 let extraRoot: string | undefined;        // a temp folder served under /tmp-models/
 
-/** /NAME/FILE from ../shared/models, /tmp-models/… from extraRoot. */
+/** /NAME/FILE from fixtureModel(NAME), /tmp-models/… from extraRoot. */
 function fileFor(path: string): string | undefined {
   if (path.startsWith('/tmp-models/') && extraRoot) return join(extraRoot, path.slice('/tmp-models/'.length));
-  return join(SHARED, 'models', path);
+  const local = /^\/([^/]+)\/(.+)$/.exec(path);
+  return local ? join(fixtureModel(local[1]), local[2]) : undefined;
 }
 
 async function answer(path: string, res: ServerResponse): Promise<void> {
@@ -86,7 +87,7 @@ test('a base URL loads, reports per-file and overall progress, and fills the cac
   const events: DownloadProgress[] = [];
   const ids = await greedyIds(`${BASE}/stories260K`, { cacheDir, onDownloadProgress: (p) => events.push(p) });
   assert.equal(ids, greedy.greedy_ids.slice(0, N));
-  const weights = (await stat(sharedModel('stories260K/model.safetensors'))).size;
+  const weights = (await stat(join(fixtureModel('stories260K'), 'model.safetensors'))).size;
   const last = events.filter((e) => e.file === 'model.safetensors').at(-1)!;
   assert.equal([last.fileLoadedBytes, last.fileTotalBytes, last.cached], [weights, weights, false]);
   const end = events.at(-1)!;
@@ -132,7 +133,7 @@ test('a sharded checkpoint downloads every shard named by the index', async () =
   extraRoot = await mkdtemp(join(tmpdir(), 'tide-shards-'));
   const dir = join(extraRoot, 'sharded');
   await mkdir(dir);
-  await writeShards(sharedModel('stories260K'), dir);
+  await writeShards(fixtureModel('stories260K'), dir);
   const cacheDir = await newCache();
   const ids = await greedyIds(`${BASE}/tmp-models/sharded`, { cacheDir });
   assert.equal(ids, greedy.greedy_ids.slice(0, N));
@@ -208,7 +209,7 @@ test('loadEmbedder takes a base URL too: the same vectors as from the directory,
     const e = await loadEmbedder(source, { threads: 1, ...opts });
     try { return (await e.embed(texts)).map((v) => Array.from(v)); } finally { await e.dispose(); }
   };
-  const local = await vectors(sharedModel('tiny-bert'));
+  const local = await vectors(fixtureModel('tiny-bert'));
   assert.equal(await vectors(`${BASE}/tiny-bert`, { cacheDir }), local);
   const before = requests.length;
   assert.equal(await vectors(`${BASE}/tiny-bert`, { cacheDir, offline: true }), local);

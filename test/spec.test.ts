@@ -6,12 +6,12 @@ import { specFromConfig as anySpec, ConfigError, type DecoderSpec } from '../src
 import { ropeFrequencies } from '../src/families/rope.js';
 import { planModel } from '../src/runtime/plan.js';
 import { WASM32_MAX_BYTES } from '../src/runtime/arena.js';
-import { SHARED, sharedModel } from './paths.js';
+import { fixtureConfig, fixtureModel } from './paths.js';
 
 /** The spec of a decoder config. */
 const specFromConfig = (c: Record<string, unknown>, file?: string) => anySpec(c, file) as DecoderSpec;
 const config = (dir: string) => JSON.parse(readFileSync(`${dir}/config.json`, 'utf8'));
-const real = (name: string) => config(`${SHARED}/models/configs/${name}`);
+const real = (name: string) => config(fixtureConfig(name));
 
 test('DeepSeek-R1-Distill-Qwen-1.5B: qwen2, GQA 12/2, untied head, q/k/v biases', () => {
   const s = specFromConfig(real('deepseek-r1-distill-qwen-1.5b'));
@@ -37,7 +37,7 @@ test('Qwen2.5-0.5B-Instruct: tied embeddings, rope_theta 1e6', () => {
 });
 
 test('tiny-qwen2: rope_theta read from rope_parameters (transformers ≥ 5)', () => {
-  const s = specFromConfig(config(sharedModel('tiny-qwen2')));
+  const s = specFromConfig(config(fixtureModel('tiny-qwen2')));
   assert.is(s.ropes[0].theta, 1000000);
   assert.is(s.ropes[0].scaling.type, 'default');
 });

@@ -211,7 +211,7 @@ export async function loadEmbedderFrom(files: ModelFiles, opts: EmbedderOptions 
  *
  * @example
  * ```ts
- * const e = await loadEmbedder('../shared/models/tiny-bert');   // no tokenizer.json: ids in
+ * const e = await loadEmbedder('test/fixtures/models/tiny-bert'); // no tokenizer.json: ids in
  * const [v] = await e.embed([[20, 36, 118, 81, 189, 48, 157]]);
  * console.log(v.length, v[0].toFixed(4));                        // 64 0.0020 (mean-pooled, L2-normalised)
  * await e.dispose();

@@ -33,7 +33,7 @@ test.after(async () => {
 });
 
 for (const [name, flags] of Object.entries(RUNTIMES)) {
-  const bin = join(ROOT, 'node_modules/.bin', name);
+  const bin = join(ROOT, 'test/e2e/node_modules/.bin', name);
   const version = await exec(bin, ['--version']).then((r) => r.stdout.trim(), (e: Error) => `unavailable: ${e.message.split('\n')[0]}`);
   if (version.startsWith('unavailable')) {
     console.log(`runtimes.test.ts: SKIPPED ${name}, ${version}`);

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadModel, generateIds, type Model } from '../../src/index.js';
-import { oracle, sharedModel } from '../paths.js';
+import { oracle, fixtureModel } from '../paths.js';
 
 interface FamilyOracle { logits: { ids: number[]; logits: number[][] }[]; greedy: { prompt_ids: number[]; ids: number[] }[] }
 
@@ -30,7 +30,7 @@ for (const name of FAMILIES) {
   const o = oracle<FamilyOracle>(`${name}.json`);
   for (const threads of [1, 2]) {
     let model: Promise<Model> | undefined;
-    const load = () => (model ??= loadModel(sharedModel(name), { threads }).then((m) => { m.minParallelWork = 0; return m; }));
+    const load = () => (model ??= loadModel(fixtureModel(name), { threads }).then((m) => { m.minParallelWork = 0; return m; }));
 
     test(`${name} (threads ${threads}): logits at every position match transformers, in chunks of ${CHUNKS.join(', ')}`, async () => {
       const m = await load();
@@ -59,7 +59,7 @@ for (const name of FAMILIES) {
 }
 
 test('tiny-gemma3: a chat continues on the cache across turns only as far back as the sliding-window ring allows', async () => {
-  const m = await loadModel(sharedModel('tiny-gemma3'), { threads: 1 });
+  const m = await loadModel(fixtureModel('tiny-gemma3'), { threads: 1 });
   const { ids } = oracle<FamilyOracle>('tiny-gemma3.json').logits[0];
   const s = m.session({ prefillChunk: 4 });
   s.prefill(ids.slice(0, 20));
