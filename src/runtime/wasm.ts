@@ -1,4 +1,5 @@
 // Loads the kernel module: relaxed SIMD where the engine validates it, baseline SIMD128 otherwise.
+import { kernelFile } from './kernel-files.js';
 
 /** The kernels' wasm ABI (kernels/index.ts). Addresses are byte offsets into the arena's memory. */
 export interface Kernels {
@@ -58,11 +59,6 @@ export type WasmInput = WebAssembly.Module | ArrayBuffer | ArrayBufferView | URL
 /** shared: the module imports a shared memory (the threads builds), so worker threads can run it too. */
 export interface KernelModule { flavor: SimdFlavor; module: WebAssembly.Module; shared: boolean }
 
-const FILES: Record<SimdFlavor, string> = {
-  baseline: 'kernels-simd128',
-  relaxed: 'kernels-relaxed',
-};
-
 // Any module using a relaxed-SIMD opcode: (func (result v128) f32x4.splat 0 ×3, f32x4.relaxed_madd).
 const RELAXED_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 28, 1, 26, 0,
@@ -90,18 +86,18 @@ export function chooseFlavor(requested?: SimdFlavor): SimdFlavor {
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 /**
- * Compile (once per flavor) the module shipped beside this file, or use the one given. With
+ * Compile (once per flavor) the module shipped in the package's build/ (kernel-files.ts), or use the one given. With
  * shared: true, the threads build (shared memory, atomics) of the same kernels.
  */
 export async function kernelModule(opts: { simd?: SimdFlavor; wasm?: WasmInput; shared?: boolean } = {}): Promise<KernelModule> {
   const flavor = chooseFlavor(opts.simd);
   const shared = opts.shared ?? false;
   if (opts.wasm !== undefined) return { flavor, module: await toModule(opts.wasm), shared };
-  const file = `${FILES[flavor]}${shared ? '-threads' : ''}.wasm`;
-  let m = compiled.get(file);
+  const url = kernelFile(flavor, shared);
+  let m = compiled.get(url.href);
   if (!m) {
-    m = toModule(new URL(`../../build/${file}`, import.meta.url));
-    compiled.set(file, m);
+    m = toModule(url);
+    compiled.set(url.href, m);
   }
   return { flavor, module: await m, shared };
 }
