@@ -1,5 +1,6 @@
 // Loads the kernel module: relaxed SIMD where the engine validates it, baseline SIMD128 otherwise.
 import { kernelFile } from './kernel-files.js';
+import { nodeFs } from '../node-parts.js';
 
 /** The kernels' wasm ABI (kernels/index.ts). Addresses are byte offsets into the arena's memory. */
 export interface Kernels {
@@ -107,9 +108,7 @@ async function toModule(input: WasmInput): Promise<WebAssembly.Module> {
   if (typeof input === 'string' || input instanceof URL) {
     const url = new URL(input.toString(), import.meta.url);
     if (url.protocol === 'file:') {
-      const fsPromises = 'node:fs/promises'; // computed, so browser/edge bundlers never follow it
-      const { readFile } = await import(fsPromises) as typeof import('node:fs/promises');
-      return WebAssembly.compile(await readFile(url));
+      return WebAssembly.compile(await (await nodeFs()).readFile(url));
     }
     const res = await fetch(url);
     if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
