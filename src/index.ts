@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { loadModel } from 'tide';
+ * import { loadModel } from 'tide-infer';
  * const model = await loadModel('weights/stories260K');
  * const s = model.session();
  * const logits = s.prefill(model.tokenizer!.encode('Once upon a time'));

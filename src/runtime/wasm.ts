@@ -1,4 +1,6 @@
 // Loads the kernel module: relaxed SIMD where the engine validates it, baseline SIMD128 otherwise.
+import { kernelFile, type SimdFlavor } from './kernel-files.js';
+import { nodeFs } from '../node-parts.js';
 
 /** The kernels' wasm ABI (kernels/index.ts). Addresses are byte offsets into the arena's memory. */
 export interface Kernels {
@@ -52,16 +54,11 @@ export interface Kernels {
                         nSeq: number, nHeads: number, headDim: number, h0: number, h1: number): void;
 }
 
-export type SimdFlavor = 'baseline' | 'relaxed';
+export type { SimdFlavor };
 export type WasmInput = WebAssembly.Module | ArrayBuffer | ArrayBufferView | URL | string;
 
 /** shared: the module imports a shared memory (the threads builds), so worker threads can run it too. */
 export interface KernelModule { flavor: SimdFlavor; module: WebAssembly.Module; shared: boolean }
-
-const FILES: Record<SimdFlavor, string> = {
-  baseline: 'kernels-simd128',
-  relaxed: 'kernels-relaxed',
-};
 
 // Any module using a relaxed-SIMD opcode: (func (result v128) f32x4.splat 0 ×3, f32x4.relaxed_madd).
 const RELAXED_PROBE = new Uint8Array([
@@ -90,18 +87,18 @@ export function chooseFlavor(requested?: SimdFlavor): SimdFlavor {
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 /**
- * Compile (once per flavor) the module shipped beside this file, or use the one given. With
+ * Compile (once per flavor) the module shipped in the package's build/ (kernel-files.ts), or use the one given. With
  * shared: true, the threads build (shared memory, atomics) of the same kernels.
  */
 export async function kernelModule(opts: { simd?: SimdFlavor; wasm?: WasmInput; shared?: boolean } = {}): Promise<KernelModule> {
   const flavor = chooseFlavor(opts.simd);
   const shared = opts.shared ?? false;
   if (opts.wasm !== undefined) return { flavor, module: await toModule(opts.wasm), shared };
-  const file = `${FILES[flavor]}${shared ? '-threads' : ''}.wasm`;
-  let m = compiled.get(file);
+  const url = kernelFile(flavor, shared);
+  let m = compiled.get(url.href);
   if (!m) {
-    m = toModule(new URL(`../../build/${file}`, import.meta.url));
-    compiled.set(file, m);
+    m = toModule(url);
+    compiled.set(url.href, m);
   }
   return { flavor, module: await m, shared };
 }
@@ -111,9 +108,7 @@ async function toModule(input: WasmInput): Promise<WebAssembly.Module> {
   if (typeof input === 'string' || input instanceof URL) {
     const url = new URL(input.toString(), import.meta.url);
     if (url.protocol === 'file:') {
-      const fsPromises = 'node:fs/promises'; // computed, so browser/edge bundlers never follow it
-      const { readFile } = await import(fsPromises) as typeof import('node:fs/promises');
-      return WebAssembly.compile(await readFile(url));
+      return WebAssembly.compile(await (await nodeFs()).readFile(url));
     }
     const res = await fetch(url);
     if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
