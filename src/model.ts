@@ -43,7 +43,12 @@ export async function loadModelFrom(files: ModelFiles, opts: LoadOptions = {}): 
   const eos = tokenIds(generationConfig.eos_token_id, 'generation_config.json', 'eos_token_id');
   const loaded = await loadCheckpoint(files, opts, ['decoder']);
   const tokenizer = await TextTokenizer.read(files);
-  return new Model(loaded, tokenizer, generationConfig, eos.length ? eos : (loaded.spec as { eosTokenIds: number[] }).eosTokenIds);
+  try {
+    return new Model(loaded, tokenizer, generationConfig, eos.length ? eos : (loaded.spec as { eosTokenIds: number[] }).eosTokenIds);
+  } catch (e) {
+    await loaded.pool?.close();
+    throw e;
+  }
 }
 
 /**

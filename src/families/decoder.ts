@@ -63,15 +63,17 @@ export interface DecoderWeights {
   tokEmb: Tensor;      // (vocabSize, dim)
   layers: LayerWeights[];
   finalNorm: Tensor;   // (dim,)
-  classifier: Tensor;  // (vocabSize, dim): lm_head, or tokEmb when embeddings are tied
+  classifier?: Tensor; // (vocabSize, dim): lm_head, or tokEmb when embeddings are tied; none in a bare base model
 }
 
 /**
  * The llama checkpoint layout, which most families keep: `model.embed_tokens`, per layer
  * `input_layernorm`, `self_attn.{q,k,v,o}_proj`, `post_attention_layernorm` (the MLP's norm) and
  * `mlp.{gate,up,down}_proj`, then `model.norm` and `lm_head`. Biases and q/k norms as the spec says.
+ * A bare base model (an embedder's checkpoint: `embed_tokens`, `layers.N…`, `norm`) has no prefix and no head.
  */
-export function llamaLayout(spec: DecoderSpec, prefix = 'model.'): WeightEntry[] {
+export function llamaLayout(spec: DecoderSpec, has: (hf: string) => boolean): WeightEntry[] {
+  const prefix = basePrefix(has);
   const { dim, qDim, kvDim, hiddenDim, vocabSize, headDim } = spec;
   const table: WeightEntry[] = [{ hf: prefix + 'embed_tokens.weight', shape: [vocabSize, dim], field: 'tokEmb' }];
   for (let layer = 0; layer < spec.nLayers; layer++) {
@@ -98,15 +100,18 @@ export function llamaLayout(spec: DecoderSpec, prefix = 'model.'): WeightEntry[]
     add('mlp.down_proj.weight', [dim, hiddenDim], 'w2');
   }
   table.push({ hf: prefix + 'norm.weight', shape: [dim], field: 'finalNorm' });
-  if (!spec.tiedEmbeddings) table.push({ hf: 'lm_head.weight', shape: [vocabSize, dim], field: 'classifier' });
+  if (!spec.tiedEmbeddings && prefix) table.push({ hf: 'lm_head.weight', shape: [vocabSize, dim], field: 'classifier' });
   return table;
 }
+
+/** "model." for a causal LM's checkpoint, "" for a bare base model's. */
+export const basePrefix = (has: (hf: string) => boolean) => (!has('model.embed_tokens.weight') && has('embed_tokens.weight') ? '' : 'model.');
 
 /** Gather the loaded tensors into the fields the forward pass reads (a tied classifier is tokEmb). */
 export function bindDecoder(spec: DecoderSpec, table: WeightEntry[], get: (e: WeightEntry) => Tensor): DecoderWeights {
   const { top, layers } = gather(table, spec.nLayers, get);
   return {
-    tokEmb: top.tokEmb, finalNorm: top.finalNorm, classifier: top.classifier ?? top.tokEmb,
+    tokEmb: top.tokEmb, finalNorm: top.finalNorm, classifier: top.classifier ?? (spec.tiedEmbeddings ? top.tokEmb : undefined),
     layers: layers as unknown as LayerWeights[],
   };
 }
@@ -268,7 +273,7 @@ export function forward(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: RunSt
 
 /** s.logits (vocabSize,) = classifier · s.x[row], soft-capped where the spec says. */
 export function logitsAt(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: RunState, row: number, trace?: TraceHook): void {
-  ops.matmul({ ...s.logits, shape: [1, s.logits.shape[0]] }, rowsFrom(s.x, row), w.classifier, 1);
+  ops.matmul({ ...s.logits, shape: [1, s.logits.shape[0]] }, rowsFrom(s.x, row), w.classifier!, 1);
   if (spec.finalSoftcap) ops.softcap(s.logits, spec.finalSoftcap, 1);
   trace?.('logits', -1, s.logits);
 }
