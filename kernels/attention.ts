@@ -2,24 +2,23 @@
 // flash-style: scores for a block of cache rows at a time with a running max and sum (online
 // softmax), so no score row or T×T matrix is ever materialised. Also the f16 cache writer.
 import { madd, hsum } from "./simd";
+import { f16_to_f32, f16x4_to_f32x4 } from "./f16";
 
 const F32: i32 = 0, F16: i32 = 1;
 /** Cache rows scored per block: the att scratch holds this many floats. */
 const BLOCK: i32 = 32;
 
-/** 4 cache values at p as f32x4 (f16: sign-extend to lanes, move exponent/mantissa, rebias; as kernels/panel.ts). */
+/** 4 cache values at p as f32x4. */
 // @ts-ignore: decorator
 @inline function kv4(p: usize, kind: i32): v128 {
   if (kind == F32) return v128.load(p);
-  const v = i32x4.shl(v128.load16x4_s(p), 13);
-  return f32x4.mul(v128.and(v, i32x4.splat(0x8fffe000)), f32x4.splat(5.192296858534828e33));
+  return f16x4_to_f32x4(v128.load16x4_s(p));
 }
 
 // @ts-ignore: decorator
 @inline function kv1(p: usize, kind: i32): f32 {
   if (kind == F32) return load<f32>(p);
-  const h = <u32>load<u16>(p);
-  return reinterpret<f32>(((h & 0x7fff) << 13)) * 5.192296858534828e33 * ((h & 0x8000) != 0 ? -1 : 1);
+  return f16_to_f32(load<u16>(p));
 }
 
 /** q (n f32) · one cache row (n values of kind); 4 accumulators, so the multiply-adds do not wait on each other. */
