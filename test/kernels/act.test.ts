@@ -1,5 +1,6 @@
 // softmax_f32, swiglu_f32, add_f32 and add_rows_f32 against float64 loops, every tail of n, aliasing as documented.
 import { test } from 'uvu';
+import { add, addRows, softmax, swiglu } from '../../kernels/ref/act.js';
 import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
 
 const h = await harness();
@@ -17,15 +18,8 @@ const SWIGLU_TOL: Tol = { rtol: 5e-7, atol: 1e-30 };
 // add: one f32 add is correctly rounded, so the kernel must equal fround(a + b) exactly.
 const EXACT: Tol = { rtol: 0, atol: 0 };
 
-function refSoftmax(x: Float32Array): Float64Array {
-  const max = Math.max(...x);
-  const e = Float64Array.from(x, (v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}
-
 function checkSoftmax(xs: Float32Array, what: string): void {
-  const ref = refSoftmax(xs);
+  const ref = softmax(xs);
   for (const p of PLACEMENTS) {
     h.reset(p);
     const x = h.f32('x', xs);
@@ -43,7 +37,7 @@ test('softmax_f32: subtracts the max (inputs near 100 overflow expf otherwise)',
 });
 
 function checkSwiglu(gs: Float32Array, us: Float32Array, aliasGate: boolean, what: string): void {
-  const ref = Float64Array.from(gs, (g, i) => (g / (1 + Math.exp(-g))) * us[i]);
+  const ref = swiglu(gs, us);
   for (const p of PLACEMENTS) {
     h.reset(p);
     const gate = h.f32('gate', gs), up = h.f32('up', us), out = aliasGate ? gate : h.f32('out', gs.length);
@@ -69,7 +63,7 @@ test('swiglu_f32: saturating gates', () => {
 function checkAdd(n: number, alias: 'none' | 'a' | 'b'): void {
   const rand = rng(n);
   const as = floats(rand, n, -10, 10), bs = floats(rand, n, -1, 1);
-  const ref = Float64Array.from(as, (v, i) => Math.fround(v + bs[i]));
+  const ref = add(as, bs);
   const what = `add_f32 n=${n}${alias === 'none' ? '' : ` out = ${alias}`}`;
   for (const p of PLACEMENTS) {
     h.reset(p);
@@ -88,7 +82,7 @@ test('add_rows_f32: bias added to each of T rows', () => {
     for (const T of [1, 3, 4]) {
       const rand = rng(10 * n + T);
       const xs = floats(rand, T * n, -10, 10), bs = floats(rand, n);
-      const ref = Float64Array.from(xs, (v, i) => Math.fround(v + bs[i % n]));
+      const ref = addRows(xs, bs, n);
       const what = `add_rows_f32 n=${n} T=${T}`;
       for (const p of PLACEMENTS) {
         h.reset(p);

@@ -3,7 +3,9 @@
 // cache (attention_f16kv over exact f16 values) and its writer store_f16 (round to nearest even).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertClose, decodeF16, encodeF16, floats, harness, PLACEMENTS, rng, untouched, type Tol } from './harness.js';
+import { attention } from '../../kernels/ref/attention.js';
+import { decodeF16, encodeF16 } from '../../kernels/ref/convert.js';
+import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
 
 const h = await harness();
 const { k } = h;
@@ -15,33 +17,6 @@ const { k } = h;
 const ATTN_TOL: Tol = { rtol: 2e-6, atol: 2e-6 };
 
 interface Shape { nHeads: number; nKvHeads: number; headDim: number; pos0: number; T: number }
-
-/** out (T, nHeads·headDim), NaN for heads outside [h0, h1). kc, vc (rows, nKvHeads·headDim). */
-function refAttention(q: Float32Array, kc: Float32Array, vc: Float32Array, s: Shape, h0: number, h1: number) {
-  const { nHeads, nKvHeads, headDim, pos0, T } = s;
-  const kvDim = nKvHeads * headDim, group = nHeads / nKvHeads, scale = 1 / Math.sqrt(headDim);
-  const out = untouched(T * nHeads * headDim);
-  for (let t = 0; t < T; t++) {
-    for (let hd = h0; hd < h1; hd++) {
-      const qo = (t * nHeads + hd) * headDim, kvo = Math.floor(hd / group) * headDim;
-      const len = pos0 + t + 1;
-      const p = new Float64Array(len);
-      for (let i = 0; i < len; i++) {
-        for (let j = 0; j < headDim; j++) p[i] += q[qo + j] * kc[i * kvDim + kvo + j];
-        p[i] *= scale;
-      }
-      const max = Math.max(...p);
-      let sum = 0;
-      for (let i = 0; i < len; i++) sum += (p[i] = Math.exp(p[i] - max));
-      for (let j = 0; j < headDim; j++) {
-        let acc = 0;
-        for (let i = 0; i < len; i++) acc += (p[i] / sum) * vc[i * kvDim + kvo + j];
-        out[qo + j] = acc;
-      }
-    }
-  }
-  return out;
-}
 
 /** The kernel's att scratch: one block of cache rows (kernels/attention.ts BLOCK). */
 const ATT_BLOCK = 32;
@@ -58,7 +33,7 @@ function check(s: Shape, h0: number, h1: number, seed: number, f16 = false): voi
   vs.fill(NaN, filled * kvDim);
   const kBits = Uint16Array.from(ks, encodeF16), vBits = Uint16Array.from(vs, encodeF16);
   if (f16) { ks = Float32Array.from(kBits, decodeF16); vs = Float32Array.from(vBits, decodeF16); }
-  const ref = refAttention(qs, ks, vs, s, h0, h1);
+  const ref = attention(qs, ks, vs, s, h0, h1);
   for (const p of PLACEMENTS) {
     h.reset(p);
     const q = h.f32('q', qs);

@@ -1,5 +1,6 @@
 // gelu_f32 (erf form) against x/2·(1 + erf(x/√2)) with erf evaluated in float64 by series and continued fraction.
 import { test } from 'uvu';
+import { erfcCf, erfPos, gelu } from '../../kernels/ref/gelu.js';
 import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
 
 const h = await harness();
@@ -12,37 +13,8 @@ const { k } = h;
 // differs from the erf form by up to ~4e-4 (at |x| ≈ 2), and dropping the 1/√2 by far more.
 const GELU_TOL: Tol = { rtol: 1e-6, atol: 1e-9 };
 
-/** erf(z) for z ≥ 0 in float64: Maclaurin series below 3, erfc's continued fraction above. */
-function erfPos(z: number): number {
-  if (z < 3) {
-    let term = z, sum = z;
-    for (let n = 1; n < 200 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
-      term *= -z * z / n;
-      sum += term / (2 * n + 1);
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  return 1 - erfcCf(z);
-}
-
-/** erfc(z) = e^{−z²}/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + …)))), evaluated from 80 levels down. */
-function erfcCf(z: number): number {
-  let f = z;
-  for (let n = 80; n >= 1; n--) f = z + (n / 2) / f;
-  return Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
-}
-
-function refGelu(x: Float32Array): Float64Array {
-  return Float64Array.from(x, (v) => {
-    const z = Math.abs(v) / Math.SQRT2;
-    // For negative v, 1 + erf(v/√2) = erfc(|z|): computed directly so the tail keeps its relative accuracy.
-    const onePlusErf = v >= 0 ? 1 + erfPos(z) : (z < 3 ? 1 - erfPos(z) : erfcCf(z));
-    return 0.5 * v * onePlusErf;
-  });
-}
-
 function check(xs: Float32Array, what: string, inPlace = false): void {
-  const ref = refGelu(xs);
+  const ref = gelu(xs);
   for (const p of PLACEMENTS) {
     h.reset(p);
     const x = h.f32('x', xs), out = inPlace ? x : h.f32('out', xs.length);
