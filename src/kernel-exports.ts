@@ -99,6 +99,10 @@ export interface Kernels {
   add_f32(out: number, a: number, b: number, n: number): void;
   /** Bias add over T rows: x[t,:] += b. x (T, n), b (n,). */
   add_rows_f32(x: number, b: number, n: number, T: number): void;
+  /** In place: x = tanh(x / cap) · cap over n elements (Gemma 2's final_logit_softcapping); cap > 0. */
+  softcap_f32(x: number, n: number, cap: number): void;
+  /** In place: x = x · s over n elements. */
+  scale_f32(x: number, n: number, s: number): void;
   // kernels/convert.ts
   /** out (dim,) = table[id, :]. table (vocab, dim). */
   embed_f32(out: number, table: number, id: number, dim: number): void;
@@ -119,6 +123,10 @@ export interface Kernels {
   // kernels/gelu.ts
   /** out (n,) = gelu(x (n,)). out may alias x. */
   gelu_f32(out: number, x: number, n: number): void;
+  /** out (n,) = gelu_tanh(x (n,)) (transformers' gelu_pytorch_tanh). out may alias x. */
+  gelu_tanh_f32(out: number, x: number, n: number): void;
+  /** Gemma's gated MLP activation: out = gelu_tanh(gate) · up over n elements. out may alias gate. */
+  geglu_tanh_f32(out: number, gate: number, up: number, n: number): void;
   // kernels/encoder_attention.ts
   /**
    * For sequences s < nSeq occupying rows [offs[s], offs[s+1]), query rows t in them and heads h in [h0, h1):

@@ -7,6 +7,7 @@ import { ROW_ALIGN, type Scratch, type ThreadPool } from './threads.js';
 
 const rows = (t: Tensor) => t.shape[0];
 const cols = (t: Tensor) => t.shape[t.shape.length - 1];
+const elements = (t: Tensor) => t.shape.reduce((a, b) => a * b, 1);
 
 function check(ok: boolean, op: string, what: () => string): void {
   if (!ok) throw new ShapeError(`${op}: ${what()}`);
@@ -198,6 +199,31 @@ export class Ops {
   gelu(out: Tensor, x: Tensor, T: number): void {
     check(cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'gelu', () => `${out.name} ${out.shape} = gelu(${x.name} ${x.shape}) for ${T} rows`);
     this.k.gelu_f32(out.ptr, x.ptr, T * cols(x));
+  }
+
+  /** out = gelu_tanh(x) (transformers' gelu_pytorch_tanh) over the first T rows. out may alias x. */
+  geluTanh(out: Tensor, x: Tensor, T: number): void {
+    check(cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'geluTanh', () => `${out.name} ${out.shape} = gelu_tanh(${x.name} ${x.shape}) for ${T} rows`);
+    this.k.gelu_tanh_f32(out.ptr, x.ptr, T * cols(x));
+  }
+
+  /** out = gelu_tanh(gate) * up over the first T rows (Gemma's MLP). out may alias gate. */
+  geglu(out: Tensor, gate: Tensor, up: Tensor, T: number): void {
+    check([out, up].every((t) => cols(t) === cols(gate) && T <= rows(t)) && T <= rows(gate), 'geglu',
+      () => `${out.name} ${out.shape} = gelu_tanh(${gate.name} ${gate.shape}) * ${up.name} ${up.shape} for ${T} rows`);
+    this.k.geglu_tanh_f32(out.ptr, gate.ptr, up.ptr, T * cols(gate));
+  }
+
+  /** In place over the first T rows: x = tanh(x / cap) * cap (Gemma 2's final_logit_softcapping). */
+  softcap(x: Tensor, T: number, cap: number): void {
+    check(cap > 0 && T * cols(x) <= elements(x), 'softcap', () => `${T} rows of ${x.name} ${x.shape} capped at ${cap} (> 0)`);
+    this.k.softcap_f32(x.ptr, T * cols(x), cap);
+  }
+
+  /** In place over the first T rows: x = x * s. */
+  scale(x: Tensor, T: number, s: number): void {
+    check(T * cols(x) <= elements(x), 'scale', () => `${T} rows of ${x.name} ${x.shape}`);
+    this.k.scale_f32(x.ptr, T * cols(x), s);
   }
 
   /**
