@@ -55,7 +55,7 @@ export function add_rows_f32(x: usize, b: usize, n: i32, T: i32): void {
 }
 
 // @ts-ignore: decorator
-@inline function softcap_f32x4(x: v128, cap: v128): v128 {
+@inline export function softcap_f32x4(x: v128, cap: v128): v128 {
   return f32x4.mul(tanh_f32x4(f32x4.div(x, cap)), cap);
 }
 

@@ -21,16 +21,22 @@ export interface Kernels {
   rope_f32(x: number, cos: number, sin: number, nHeads: number, headDim: number, T: number): void;
   // kernels/attention.ts
   /**
-   * For query rows t < T at absolute positions pos0 + t, and query heads h in [h0, h1):
-   *   out[t, h] = softmax(q[t,h] · K[0..pos0+t]ᵀ / sqrt(headDim)) · V[0..pos0+t]
-   * q, out (T, nHeads*headDim); kc, vc (seqLen, nKvHeads*headDim) f32, rows up to pos0+T-1 filled;
-   * att: scratch of 32 floats. Query head h reads KV head h / (nHeads / nKvHeads).
+   * For query rows t < T at absolute positions p = pos0 + t, and query heads h in [h0, h1):
+   *   out[t, h] = softmax(cap(q[t,h] · K[j]ᵀ · scale)) · V[j] over positions j in [first, p],
+   * first = 0, or max(0, p − window + 1) when window > 0 (a sliding window of the last `window` positions);
+   * cap(s) = s, or tanh(s / softcap)·softcap when softcap > 0. Position j's key and value are cache row
+   * j % ringRows: a ring of ringRows rows (≥ window + T − 1, so no row this call reads was overwritten by it),
+   * or the plain layout when ringRows ≥ pos0 + T.
+   * q, out (T, nHeads*headDim); kc, vc (ringRows, nKvHeads*headDim) f32; att: scratch of 32 floats.
+   * Query head h reads KV head h / (nHeads / nKvHeads).
    */
   attention_f32(out: number, q: number, kc: number, vc: number, att: number, nHeads: number, nKvHeads: number,
-    headDim: number, pos0: number, T: number, h0: number, h1: number): void;
+    headDim: number, pos0: number, T: number, scale: number, softcap: number, window: number, ringRows: number,
+    h0: number, h1: number): void;
   /** attention_f32 over an f16 cache (written by store_f16). */
   attention_f16kv(out: number, q: number, kc: number, vc: number, att: number, nHeads: number, nKvHeads: number,
-    headDim: number, pos0: number, T: number, h0: number, h1: number): void;
+    headDim: number, pos0: number, T: number, scale: number, softcap: number, window: number, ringRows: number,
+    h0: number, h1: number): void;
   /**
    * out (n,) f16 = x (n,) f32, rounded to nearest even; overflow → ±inf, NaN stays NaN
    * (Fabian Giesen's float_to_half_fast3_rtne).

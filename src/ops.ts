@@ -42,6 +42,24 @@ export const qgemmScratchBytes = (n: number) => Math.ceil(n / 32) * 544;
 /** Default Ops.minParallelWork: 64K multiply-adds, a few microseconds of one core's SIMD. */
 export const MIN_PARALLEL_WORK = 1 << 16;
 
+/** Floats of score scratch one thread's attention needs at most (kernels/attention.ts BLOCK). */
+export const ATTENTION_SCRATCH = 32;
+
+/** Ops.attention's options; the defaults are Llama's attention. */
+export interface AttentionOptions {
+  /** Score multiplier; default 1/√headDim (Gemma 3: query_pre_attn_scalar^−0.5). */
+  scale?: number;
+  /** 0 (default): off; else scores → tanh(s / softcap) · softcap, after scaling (Gemma 2's attn_logit_softcapping). */
+  softcap?: number;
+  /** 0 (default): every earlier position; else only the last `window`, positions j with p − window < j ≤ p. */
+  window?: number;
+  /**
+   * The caches as rings: position j at row j % ringRows, as Ops.storeKv(..., ringRows) wrote it. Needs
+   * ringRows ≥ window + T − 1 (so this call's writes overwrote nothing its queries read) and ≤ the caches' rows.
+   */
+  ringRows?: number;
+}
+
 export class Ops {
   /** With a pool, row- and head-ranged kernels are split across `threads` (≤ pool.threads) threads. */
   constructor(readonly k: Kernels, readonly pool?: ThreadPool, readonly threads = pool?.threads ?? 1) {}
@@ -143,11 +161,21 @@ export class Ops {
     }
   }
 
-  /** Write T rows of x (T, kvDim) f32 into a KV cache (ctx, kvDim) at rows [pos0, pos0 + T), as the cache's dtype. */
-  storeKv(cache: Tensor, x: Tensor, pos0: number, T: number): void {
-    check(cols(cache) === cols(x) && pos0 + T <= rows(cache) && T <= rows(x), 'storeKv',
-      () => `${T} rows of ${x.name} ${x.shape} at row ${pos0} of ${cache.name} ${cache.shape}`);
-    const dst = rowsFrom(cache, pos0).ptr;
+  /**
+   * Write T rows of x (T, kvDim) f32 into a KV cache (ctx, kvDim) as the cache's dtype: at rows [pos0, pos0 + T),
+   * or, with ringRows, position p at row p % ringRows of a ring (wrapping within the call; T ≤ ringRows ≤ ctx).
+   */
+  storeKv(cache: Tensor, x: Tensor, pos0: number, T: number, ringRows?: number): void {
+    const R = ringRows ?? rows(cache);
+    check(cols(cache) === cols(x) && T <= rows(x) && (ringRows === undefined ? pos0 + T <= R : Number.isInteger(R) && T <= R && R <= rows(cache)),
+      'storeKv', () => `${T} rows of ${x.name} ${x.shape} at position ${pos0} of ${cache.name} ${cache.shape}${ringRows === undefined ? '' : ` as a ring of ${ringRows} rows`}`);
+    const row0 = pos0 % R, first = Math.min(T, R - row0);
+    this.storeRows(cache, row0, x, first);
+    if (first < T) this.storeRows(cache, 0, rowsFrom(x, first), T - first);
+  }
+
+  private storeRows(cache: Tensor, row: number, x: Tensor, T: number): void {
+    const dst = rowsFrom(cache, row).ptr;
     if (cache.dtype === 'f16') this.k.store_f16(dst, x.ptr, T * cols(x));
     else this.k.copy_f32(dst, x.ptr, T * cols(x));
   }
@@ -159,17 +187,29 @@ export class Ops {
   }
 
   /**
-   * out, q (T, nHeads * headDim) over cache rows [0, pos0 + T) of kc, vc (seqLen, kvDim). att holds
-   * one score row per thread, (threads, ≥ pos0 + T), since threads split the heads.
+   * Causal attention: out, q (T, nHeads * headDim), query t at position pos0 + t, over the keys and values of
+   * kc, vc (ctx, kvDim) (kernels/attention.ts). By default every earlier position, at row = position, scores
+   * scaled by 1/√headDim; `opts` sets the scale, a softcap, a sliding window and a ring cache (AttentionOptions).
+   * att holds one scratch row per thread, (threads, ≥ min(32, keys per query)), since threads split the heads.
    */
-  attention(out: Tensor, q: Tensor, kc: Tensor, vc: Tensor, att: Tensor,
-            nHeads: number, nKvHeads: number, headDim: number, pos0: number, T: number): void {
-    const attRow = cols(att);
-    check(pos0 + T <= rows(kc) && attRow >= pos0 + T && rows(att) >= this.threads && cols(kc) === nKvHeads * headDim, 'attention',
-      () => `positions ${pos0}..${pos0 + T} in cache ${kc.shape}, ${this.threads} threads' scores in ${att.name} ${att.shape}`);
+  attention(out: Tensor, q: Tensor, kc: Tensor, vc: Tensor, att: Tensor, nHeads: number, nKvHeads: number,
+            headDim: number, pos0: number, T: number, opts: AttentionOptions = {}): void {
+    const { scale = 1 / Math.sqrt(headDim), softcap = 0, window = 0, ringRows } = opts;
+    const attRow = cols(att), R = ringRows ?? rows(kc);
+    // Positions whose rows must all be distinct: what the first query sees up to what this call wrote.
+    const live = window > 0 ? Math.min(pos0 + T, window + T - 1) : pos0 + T;
+    const longest = window > 0 ? Math.min(window, pos0 + T) : pos0 + T;
+    check(Number.isInteger(window) && window >= 0 && softcap >= 0 && cols(kc) === nKvHeads * headDim && cols(vc) === cols(kc) &&
+      (ringRows === undefined ? pos0 + T <= R : Number.isInteger(R) && live <= R && R <= rows(kc)) && rows(vc) >= R, 'attention',
+      () => `positions ${pos0}..${pos0 + T} in caches ${kc.shape}, ${vc.shape} of ${nKvHeads}×${headDim}` +
+        `${window ? `, window ${window}` : ''}${ringRows === undefined ? '' : `, a ring of ${ringRows} rows (≥ ${live})`}${softcap < 0 ? `, softcap ${softcap} < 0` : ''}`);
+    check(attRow >= Math.min(ATTENTION_SCRATCH, longest) && rows(att) >= this.threads, 'attention',
+      () => `${this.threads} threads' scores (${Math.min(ATTENTION_SCRATCH, longest)} each) in ${att.name} ${att.shape}`);
+    let keys = 0; // multiply-adds per head and dim: each query's visible positions
+    for (let t = 0; t < T; t++) keys += window > 0 ? Math.min(window, pos0 + t + 1) : pos0 + t + 1;
     const kernel = kc.dtype === 'f16' ? 'attention_f16kv' : 'attention_f32';
-    this.split(kernel, [out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, nHeads, nKvHeads, headDim, pos0, T], 0, nHeads,
-      2 * T * (pos0 + T) * nHeads * headDim, 1, { arg: 4, strideBytes: attRow * 4 });
+    this.split(kernel, [out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, nHeads, nKvHeads, headDim, pos0, T, scale, softcap, window, R], 0, nHeads,
+      2 * keys * nHeads * headDim, 1, { arg: 4, strideBytes: attRow * 4 });
   }
 
   /** out = silu(gate) * up over the first T rows. */
