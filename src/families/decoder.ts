@@ -244,7 +244,7 @@ function block(ops: Ops, spec: DecoderSpec, L: LayerWeights, s: Activations, T: 
 /** x (T, dim) = the token embeddings of ids, scaled for Gemma. */
 function embed(ops: Ops, spec: DecoderSpec, w: DecoderWeights, x: Tensor, ids: ArrayLike<number>): void {
   ops.embed(x, w.tokEmb, ids);
-  if (spec.embedScale !== 1) ops.scale(x, spec.embedScale, ids.length);
+  if (spec.embedScale !== 1) ops.scale(x, ids.length, spec.embedScale);
 }
 
 /**
@@ -274,7 +274,7 @@ export function forward(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: RunSt
 /** s.logits (vocabSize,) = classifier · s.x[row], soft-capped where the spec says. */
 export function logitsAt(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: RunState, row: number, trace?: TraceHook): void {
   ops.matmul({ ...s.logits, shape: [1, s.logits.shape[0]] }, rowsFrom(s.x, row), w.classifier!, 1);
-  if (spec.finalSoftcap) ops.softcap(s.logits, spec.finalSoftcap, 1);
+  if (spec.finalSoftcap) ops.softcap({ ...s.logits, shape: [1, s.logits.shape[0]] }, 1, spec.finalSoftcap);
   trace?.('logits', -1, s.logits);
 }
 
