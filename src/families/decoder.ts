@@ -116,11 +116,17 @@ export function bindDecoder(spec: DecoderSpec, table: WeightEntry[], get: (e: We
   };
 }
 
-/** Every RMSNorm weight of the model, for Gemma's (1 + w) made once at load. */
-export function normWeights(w: DecoderWeights): Tensor[] {
-  const norms = [w.finalNorm];
-  for (const L of w.layers) norms.push(...[L.attnNorm, L.ffnNorm, L.qNorm, L.kNorm, L.attnPostNorm, L.ffnPostNorm].filter((t) => t !== undefined));
-  return norms;
+/**
+ * The weights as the graph reads them, from the loaded tensors: bound by the table, and Gemma's RMSNorm
+ * gains turned into (1 + w) once here, so the norm kernel is the same for every family.
+ */
+export function decoderWeights(spec: DecoderSpec, table: WeightEntry[], get: (e: WeightEntry) => Tensor, arena: Arena): DecoderWeights {
+  const w = bindDecoder(spec, table, get);
+  if (spec.normPlusOne) {
+    const norms = [w.finalNorm, ...w.layers.flatMap((L) => [L.attnNorm, L.ffnNorm, L.qNorm, L.kNorm, L.attnPostNorm, L.ffnPostNorm])];
+    for (const t of norms) if (t) arena.f32(t.ptr, t.shape[0]).forEach((g, i, a) => { a[i] = g + 1; });
+  }
+  return w;
 }
 
 /** KV cache element type: f16 halves the cache (values rounded to nearest f16). */
