@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadModel, lookupDraft, OptionError, Rng, Sampler, verifyDraft, type GenerateResult } from '../src/index.js';
 import { draw } from '../src/text/sampler.js';
-import { oracle, sharedModel, WEIGHTS } from './paths.js';
+import { oracle, fixtureModel, WEIGHTS } from './paths.js';
 
 const greedy = oracle('stories260K-greedy.json');
 
@@ -75,8 +75,8 @@ test('greedy with a q4 self-draft or prompt lookup: the 200 plain greedy ids, wi
 
 test('greedy speculation in a batch, on q8 and on tiny-qwen3: each request\'s plain greedy ids', async () => {
   const q8 = await loadModel(`${WEIGHTS}/stories260K`, { quantize: 'q8', threads: 2 });
-  const qwen3 = await loadModel(sharedModel('tiny-qwen3'));
-  const qwen3Q4 = await loadModel(sharedModel('tiny-qwen3'), { quantize: 'q4' });
+  const qwen3 = await loadModel(fixtureModel('tiny-qwen3'));
+  const qwen3Q4 = await loadModel(fixtureModel('tiny-qwen3'), { quantize: 'q4' });
   for (const [m, draft] of [[stories, selfQ4], [q8, selfQ4], [qwen3, qwen3Q4]] as const) {
     const prompts = [[1], [1, 403, 407], greedy.greedy_ids.slice(0, 40)].map((p) => p.map((id) => id % m.spec.vocabSize));
     const base = { maxTokens: 40, temperature: 0, stopIds: [] };
@@ -121,7 +121,7 @@ test('the same seed gives the same sampled speculative output; --json counts', a
 });
 
 test('a draft of another vocabulary, or both a draft and lookup, is an OptionError', async () => {
-  const qwen = await loadModel(sharedModel('tiny-qwen2'));
+  const qwen = await loadModel(fixtureModel('tiny-qwen2'));
   const fails = async (p: Promise<unknown>, re: RegExp) => {
     const e = await p.then(() => undefined, (x: Error) => x);
     assert.ok(e instanceof OptionError && re.test(e.message), String(e));

@@ -63,15 +63,17 @@ export interface DecoderWeights {
   tokEmb: Tensor;      // (vocabSize, dim)
   layers: LayerWeights[];
   finalNorm: Tensor;   // (dim,)
-  classifier: Tensor;  // (vocabSize, dim): lm_head, or tokEmb when embeddings are tied
+  classifier?: Tensor; // (vocabSize, dim): lm_head, or tokEmb when embeddings are tied; none in a bare base model
 }
 
 /**
  * The llama checkpoint layout, which most families keep: `model.embed_tokens`, per layer
  * `input_layernorm`, `self_attn.{q,k,v,o}_proj`, `post_attention_layernorm` (the MLP's norm) and
  * `mlp.{gate,up,down}_proj`, then `model.norm` and `lm_head`. Biases and q/k norms as the spec says.
+ * A bare base model (an embedder's checkpoint: `embed_tokens`, `layers.N…`, `norm`) has no prefix and no head.
  */
-export function llamaLayout(spec: DecoderSpec, prefix = 'model.'): WeightEntry[] {
+export function llamaLayout(spec: DecoderSpec, has: (hf: string) => boolean): WeightEntry[] {
+  const prefix = basePrefix(has);
   const { dim, qDim, kvDim, hiddenDim, vocabSize, headDim } = spec;
   const table: WeightEntry[] = [{ hf: prefix + 'embed_tokens.weight', shape: [vocabSize, dim], field: 'tokEmb' }];
   for (let layer = 0; layer < spec.nLayers; layer++) {
@@ -98,24 +100,33 @@ export function llamaLayout(spec: DecoderSpec, prefix = 'model.'): WeightEntry[]
     add('mlp.down_proj.weight', [dim, hiddenDim], 'w2');
   }
   table.push({ hf: prefix + 'norm.weight', shape: [dim], field: 'finalNorm' });
-  if (!spec.tiedEmbeddings) table.push({ hf: 'lm_head.weight', shape: [vocabSize, dim], field: 'classifier' });
+  if (!spec.tiedEmbeddings && prefix) table.push({ hf: 'lm_head.weight', shape: [vocabSize, dim], field: 'classifier' });
   return table;
 }
+
+/** "model." for a causal LM's checkpoint, "" for a bare base model's. */
+export const basePrefix = (has: (hf: string) => boolean) => (!has('model.embed_tokens.weight') && has('embed_tokens.weight') ? '' : 'model.');
 
 /** Gather the loaded tensors into the fields the forward pass reads (a tied classifier is tokEmb). */
 export function bindDecoder(spec: DecoderSpec, table: WeightEntry[], get: (e: WeightEntry) => Tensor): DecoderWeights {
   const { top, layers } = gather(table, spec.nLayers, get);
   return {
-    tokEmb: top.tokEmb, finalNorm: top.finalNorm, classifier: top.classifier ?? top.tokEmb,
+    tokEmb: top.tokEmb, finalNorm: top.finalNorm, classifier: top.classifier ?? (spec.tiedEmbeddings ? top.tokEmb : undefined),
     layers: layers as unknown as LayerWeights[],
   };
 }
 
-/** Every RMSNorm weight of the model, for Gemma's (1 + w) made once at load. */
-export function normWeights(w: DecoderWeights): Tensor[] {
-  const norms = [w.finalNorm];
-  for (const L of w.layers) norms.push(...[L.attnNorm, L.ffnNorm, L.qNorm, L.kNorm, L.attnPostNorm, L.ffnPostNorm].filter((t) => t !== undefined));
-  return norms;
+/**
+ * The weights as the graph reads them, from the loaded tensors: bound by the table, and Gemma's RMSNorm
+ * gains turned into (1 + w) once here, so the norm kernel is the same for every family.
+ */
+export function decoderWeights(spec: DecoderSpec, table: WeightEntry[], get: (e: WeightEntry) => Tensor, arena: Arena): DecoderWeights {
+  const w = bindDecoder(spec, table, get);
+  if (spec.normPlusOne) {
+    const norms = [w.finalNorm, ...w.layers.flatMap((L) => [L.attnNorm, L.ffnNorm, L.qNorm, L.kNorm, L.attnPostNorm, L.ffnPostNorm])];
+    for (const t of norms) if (t) arena.f32(t.ptr, t.shape[0]).forEach((g, i, a) => { a[i] = g + 1; });
+  }
+  return w;
 }
 
 /** KV cache element type: f16 halves the cache (values rounded to nearest f16). */
@@ -235,7 +246,6 @@ export function allocBatchState(arena: Arena, spec: DecoderSpec, N: number, R: n
  */
 export type TraceHook = (name: string, layer: number, t: Tensor) => void;
 
-
 /**
  * One transformer block over T rows of s.x. `attend(l)` turns s.q, s.k, s.v (after RoPE) into
  * s.attnOut: over the KV cache when generating, within each packed sequence when encoding.
@@ -282,7 +292,7 @@ function block(ops: Ops, spec: DecoderSpec, L: LayerWeights, s: Activations, T: 
 /** x (T, dim) = the token embeddings of ids, scaled for Gemma. */
 function embed(ops: Ops, spec: DecoderSpec, w: DecoderWeights, x: Tensor, ids: ArrayLike<number>): void {
   ops.embed(x, w.tokEmb, ids);
-  if (spec.embedScale !== 1) ops.scale(x, spec.embedScale, ids.length);
+  if (spec.embedScale !== 1) ops.scale(x, ids.length, spec.embedScale);
 }
 
 /** One sequence's rows in a forward: its new ids, at positions pos0, pos0 + 1, ..., over its own cache. */
@@ -321,8 +331,8 @@ export function forward(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: Activ
 
 /** s.logits (vocabSize,) = classifier · s.x[row], soft-capped where the spec says. */
 export function logitsAt(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: RunState, row: number, trace?: TraceHook): void {
-  ops.matmul({ ...s.logits, shape: [1, s.logits.shape[0]] }, rowsFrom(s.x, row), w.classifier, 1);
-  if (spec.finalSoftcap) ops.softcap(s.logits, spec.finalSoftcap, 1);
+  ops.matmul({ ...s.logits, shape: [1, s.logits.shape[0]] }, rowsFrom(s.x, row), w.classifier!, 1);
+  if (spec.finalSoftcap) ops.softcap({ ...s.logits, shape: [1, s.logits.shape[0]] }, 1, spec.finalSoftcap);
   trace?.('logits', -1, s.logits);
 }
 
@@ -339,8 +349,8 @@ export function logitsRows(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: Ba
     rows.forEach((r, i) => dst.set(src.subarray(r * dim, (r + 1) * dim), i * dim));
     x = s.xb;
   }
-  ops.matmul(s.logits, x, w.classifier, n);
-  if (spec.finalSoftcap) ops.softcap(s.logits, spec.finalSoftcap, n);
+  ops.matmul(s.logits, x, w.classifier!, n);
+  if (spec.finalSoftcap) ops.softcap(s.logits, n, spec.finalSoftcap);
   trace?.('logits', -1, s.logits);
 }
 

@@ -49,7 +49,7 @@ export function readDecoderSpec(config: Json, file: string, family: string, tied
 export const llama: DecoderFamily = {
   kind: 'decoder',
   readSpec: (config, file) => readDecoderSpec(config, file, 'llama').spec,
-  weights: (spec) => llamaLayout(spec),
+  weights: (spec, has) => llamaLayout(spec, has),
 };
 
 /** Qwen2 (and DeepSeek-R1-Distill-Qwen): llama with biases on q, k and v, none on o. */
@@ -59,7 +59,7 @@ export const qwen2: DecoderFamily = {
     const { spec } = readDecoderSpec(config, file, 'qwen2');
     return { ...spec, qkvBias: true, oBias: false };
   },
-  weights: (spec) => llamaLayout(spec),
+  weights: (spec, has) => llamaLayout(spec, has),
 };
 
 const LAYER_TYPES = ['full_attention', 'sliding_attention'];

@@ -9,5 +9,5 @@ export const qwen3: DecoderFamily = {
     const { spec } = readDecoderSpec(config, file, 'qwen3');
     return { ...spec, qkNorm: true };
   },
-  weights: (spec) => llamaLayout(spec),
+  weights: (spec, has) => llamaLayout(spec, has),
 };

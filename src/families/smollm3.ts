@@ -13,5 +13,5 @@ export const smollm3: DecoderFamily = {
     if (flags.length !== spec.nLayers) throw new ConfigError(`${file}: no_rope_layers lists ${flags.length} layers, num_hidden_layers is ${spec.nLayers}`);
     return { ...spec, layers: spec.layers.map((kind, l) => ({ ...kind, rope: flags[l] ? 0 : -1 })) };
   },
-  weights: (spec) => llamaLayout(spec),
+  weights: (spec, has) => llamaLayout(spec, has),
 };

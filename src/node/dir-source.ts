@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import type { ByteReader, ModelFiles } from '../sources/sources.js';
 import { SourceError } from '../errors.js';
 
+/** Whether `path` is an existing directory (a bare `org/name` that is not one is a hub id). */
+export const isDirectory = (path: string) => stat(path).then((s) => s.isDirectory(), () => false);
+
 export async function dirSource(dir: string): Promise<ModelFiles> {
   const st = await stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) throw new SourceError(`${dir}: not a directory`);

@@ -3,9 +3,12 @@
 // is one GEMM over all of them (vLLM's continuous batching, llama.cpp's llama_batch with seq ids), and
 // the wanted rows' logits come from one more GEMM against the classifier.
 import { OptionError } from '../errors.js';
+import { optionKeys } from '../options.js';
 import { forward, logitsRows, type BatchState, type SeqRows } from '../families/decoder.js';
 import type { Ops, QuantScratch } from './ops.js';
 import type { Session, SessionHost } from './session.js';
+
+export const BATCH_OPTIONS = optionKeys<BatchOptions>()('maxTokens', 'maxLogitRows', 'threads');
 
 export interface BatchOptions {
   /** Rows one forward holds, over all its sequences (activation memory grows with it); default 64. */

@@ -1,14 +1,15 @@
 // A loaded decoder: its weights in the arena, the RoPE tables, the thread pool, and the sessions that
 // run it. Knows no family by name and nothing of text: src/model.ts adds the tokenizer and generation.
 import { checkPlan, type Arena, type RegionPlan, type Tensor } from './arena.js';
-import { OptionError } from '../errors.js';
-import { allocBatchState, allocRunState, bindDecoder, normWeights, planBatchState, planRunState, type DecoderSpec, type DecoderWeights,
+import { ConfigError, OptionError } from '../errors.js';
+import { allocBatchState, allocRunState, decoderWeights, planBatchState, planRunState, type DecoderSpec, type DecoderWeights,
   type KvDtype } from '../families/decoder.js';
-import { Batch, type BatchHost, type BatchOptions, type BatchSlot } from './batch.js';
+import { Batch, BATCH_OPTIONS, type BatchHost, type BatchOptions, type BatchSlot } from './batch.js';
 import { RopeTable } from '../families/rope.js';
 import type { Loaded, ModelInfo } from './load.js';
 import { actQuantBytes, MIN_PARALLEL_WORK, Ops, qgemmScratchBytes, type QuantScratch } from './ops.js';
-import { Session, type SessionOptions, type SessionState } from './session.js';
+import { checkOptions } from '../options.js';
+import { Session, SESSION_OPTIONS, type SessionOptions, type SessionState } from './session.js';
 import type { ThreadPool } from './threads.js';
 
 export const DEFAULT_CONTEXT = 4096;
@@ -29,15 +30,17 @@ export class Decoder implements BatchHost {
   minParallelWork = MIN_PARALLEL_WORK;
   private readonly spare: SessionState[] = [];
   private readonly spareBatches: BatchSlot[] = [];
+  private disposed = false;
 
   constructor(loaded: Loaded) {
     this.spec = loaded.spec as DecoderSpec;
     this.arena = loaded.arena;
     this.info = loaded.info;
     this.pool = loaded.pool;
-    this.weights = bindDecoder(this.spec, loaded.table, (e) => loaded.tensors.get(e)!);
-    // Gemma's RMSNorm scales by (1 + w): made once here, so the norm kernel is the same for every family.
-    if (this.spec.normPlusOne) for (const t of normWeights(this.weights)) this.arena.f32(t.ptr, t.shape[0]).forEach((w, i, a) => { a[i] = w + 1; });
+    this.weights = decoderWeights(this.spec, loaded.table, (e) => loaded.tensors.get(e)!, this.arena);
+    if (!this.weights.classifier) {
+      throw new ConfigError(`${loaded.info.source}: a base model with untied embeddings and no lm_head.weight; it cannot predict tokens (loadEmbedder runs it as an encoder)`);
+    }
     this.ropes = this.spec.ropes.map((r) => new RopeTable(r));
   }
 
@@ -46,6 +49,8 @@ export class Decoder implements BatchHost {
 
   /** A new conversation with its own KV cache (reused from disposed sessions when the sizes match). */
   session(opts: SessionOptions = {}): Session {
+    if (this.disposed) throw new OptionError(`${this.info.source}: model used after dispose()`);
+    checkOptions(opts, SESSION_OPTIONS, 'session options');
     const ctx = opts.contextLength ?? Math.min(this.spec.seqLen, DEFAULT_CONTEXT);
     const C = opts.prefillChunk ?? DEFAULT_PREFILL_CHUNK;
     if (!Number.isInteger(ctx) || ctx < 1 || ctx > this.spec.seqLen) {
@@ -60,24 +65,13 @@ export class Decoder implements BatchHost {
     return new Session(this, state, this.ops(threads, state.scratch));
   }
 
-  private checkThreads(threads = this.threads, what: string): number {
-    if (!Number.isInteger(threads) || threads < 1 || threads > this.threads) {
-      throw new OptionError(`${what} threads ${threads} must be an integer in 1..${this.threads} (the model's threads)`);
-    }
-    return threads;
-  }
-
-  private ops(threads: number, scratch: QuantScratch): Ops {
-    const ops = new Ops(this.arena.kernels, this.pool, threads, scratch);
-    ops.minParallelWork = this.minParallelWork;
-    return ops;
-  }
-
   /**
    * Activations for forwards over many sessions at once (src/runtime/batch.ts): up to maxTokens rows
    * in all, each session's at its own position in its own cache. Reused from disposed batches of the same sizes.
    */
   batch(opts: BatchOptions = {}): Batch {
+    if (this.disposed) throw new OptionError(`${this.info.source}: model used after dispose()`);
+    checkOptions(opts, BATCH_OPTIONS, 'batch options');
     const N = opts.maxTokens ?? DEFAULT_PREFILL_CHUNK, R = opts.maxLogitRows ?? Math.min(N, 16);
     if (!Number.isInteger(N) || N < 1) throw new OptionError(`batch maxTokens ${N} must be a positive integer`);
     if (!Number.isInteger(R) || R < 1) throw new OptionError(`batch maxLogitRows ${R} must be a positive integer`);
@@ -94,6 +88,19 @@ export class Decoder implements BatchHost {
 
   /** Called by Batch.dispose(): kept for a later batch of the same sizes. */
   releaseBatch(b: BatchSlot): void { this.spareBatches.push(b); }
+
+  private checkThreads(threads = this.threads, what: string): number {
+    if (!Number.isInteger(threads) || threads < 1 || threads > this.threads) {
+      throw new OptionError(`${what} threads ${threads} must be an integer in 1..${this.threads} (the model's threads)`);
+    }
+    return threads;
+  }
+
+  private ops(threads: number, scratch: QuantScratch): Ops {
+    const ops = new Ops(this.arena.kernels, this.pool, threads, scratch);
+    ops.minParallelWork = this.minParallelWork;
+    return ops;
+  }
 
   private allocState(C: number, ctx: number, kv: KvDtype): SessionState {
     const scratch = this.scratchPlan(C);
@@ -119,6 +126,12 @@ export class Decoder implements BatchHost {
   /** Called by Session.dispose(): the state is kept for a later session of the same sizes. */
   releaseState(s: SessionState): void { this.spare.push(s); }
 
-  /** Stop the worker threads; the model must not be used afterwards. */
-  async dispose(): Promise<void> { await this.pool?.close(); }
+  /** Stop the worker threads; using the model afterwards is an OptionError. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.pool?.close();
+  }
+
+  /** `await using model = await loadModel(...)` disposes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> { await this.dispose(); }
 }

@@ -5,7 +5,7 @@ import type { Session } from '../runtime/session.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import type { GenerateOptions, GenerateResult, Generation, Prompt, TextModel } from './request.js';
 
-export { encodePrompt, Generation, type FinishReason, type GenerateOptions, type GenerateResult, type Prompt, type TextModel } from './request.js';
+export { encodePrompt, Generation, GENERATE_OPTIONS, type FinishReason, type GenerateOptions, type GenerateResult, type Prompt, type TextModel } from './request.js';
 
 /** A scheduler for one request: its prompt goes in chunks of the session's prefillChunk, on the session's threads, as Session.prefill. */
 const oneRequest = (opts: GenerateOptions): SchedulerOptions =>

@@ -2,6 +2,7 @@
 // Generation handle a caller iterates. The loop that runs requests is src/text/scheduler.ts.
 import { ChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat.js';
 import { OptionError, TemplateError, TokenizerError } from '../errors.js';
+import { optionKeys } from '../options.js';
 import { promptOpensReasoning } from './reasoning.js';
 import type { SamplingOptions } from './sampler.js';
 import type { Batch, BatchOptions } from '../runtime/batch.js';
@@ -41,6 +42,10 @@ export interface GenerateOptions extends SamplingOptions {
   /** generate() and generateIds(): reuse (and keep) prompt prefixes here; a Scheduler has its own (SchedulerOptions). */
   prefixCache?: PrefixCache;
 }
+
+export const GENERATE_OPTIONS = optionKeys<GenerateOptions>()('maxTokens', 'stopIds', 'stop', 'signal', 'session', 'chat',
+  'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'presencePenalty', 'frequencyPenalty', 'logitBias', 'seed',
+  'onToken', 'draft', 'draftTokens', 'lookup', 'prefixCache');
 
 export type FinishReason = 'stop' | 'length' | 'abort';
 

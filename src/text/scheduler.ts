@@ -5,7 +5,8 @@
 import { OptionError } from '../errors.js';
 import type { Batch } from '../runtime/batch.js';
 import type { PrefixCache } from '../runtime/prefix-cache.js';
-import { anySignal, encodePrompt, Generation, type GenerateOptions, type Prompt, type TextModel } from './request.js';
+import { anySignal, encodePrompt, Generation, GENERATE_OPTIONS, type GenerateOptions, type Prompt, type TextModel } from './request.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { Sequence } from './sequence.js';
 import { draftTokens, lookupDraft, type DraftRequest } from './speculative.js';
 
@@ -21,6 +22,8 @@ export interface SchedulerOptions {
   /** Reuse the keys and values of prompt prefixes seen before (system prompts, earlier chat turns). */
   prefixCache?: PrefixCache;
 }
+
+export const SCHEDULER_OPTIONS = optionKeys<SchedulerOptions>()('maxSequences', 'batchTokens', 'threads', 'contextLength', 'prefixCache');
 
 /** Counts since the scheduler was made, for metrics. */
 export interface SchedulerStats { steps: number; rows: number; promptTokens: number; generatedTokens: number; cachedTokens: number }
@@ -38,8 +41,11 @@ export class Scheduler {
   private turn = 0; // where decodes start when the rows cannot hold them all (round robin)
 
   constructor(readonly model: TextModel, readonly opts: SchedulerOptions = {}) {
+    checkOptions(opts, SCHEDULER_OPTIONS, 'scheduler options');
     this.maxSequences = opts.maxSequences ?? 8;
     this.batchTokens = opts.batchTokens ?? 64;
+    if (!Number.isInteger(this.maxSequences) || this.maxSequences < 1) throw new OptionError(`maxSequences ${this.maxSequences}: expected an integer >= 1`);
+    if (!Number.isInteger(this.batchTokens) || this.batchTokens < 1) throw new OptionError(`batchTokens ${this.batchTokens}: expected an integer >= 1`);
   }
 
   /** Sequences in the running batch, and waiting for a place in it. */
@@ -48,6 +54,7 @@ export class Scheduler {
 
   /** Start generating from text, chat messages or ids; it joins the running batch at the next step. */
   generate(prompt: Prompt, opts: GenerateOptions = {}): Generation {
+    checkOptions(opts, GENERATE_OPTIONS, 'generate options');
     const own = new AbortController();
     const signal = opts.signal ? anySignal(opts.signal, own.signal) : own.signal;
     return new Generation(async (emit) => {
@@ -61,6 +68,7 @@ export class Scheduler {
 
   /** Queue a request for the next step (step() runs it; generate() also keeps the steps going). */
   add(promptIds: number[], opts: GenerateOptions = {}, emit?: (piece: string) => void, startsInReasoning = false): Sequence {
+    checkOptions(opts, GENERATE_OPTIONS, 'generate options');
     if (opts.session && (opts.session.model as unknown) !== this.model) throw new OptionError('session: it belongs to another model');
     const session = opts.session ?? this.model.session({ contextLength: this.opts.contextLength });
     try {

@@ -8,12 +8,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadModel, OptionError, ContextOverflowError, type Model } from '../../src/index.js';
-import { sharedModel, WEIGHTS } from '../paths.js';
+import { fixtureModel, WEIGHTS } from '../paths.js';
 import { BOUNDS } from './bounds.js';
 
 const MODELS: [string, string][] = [
-  ['stories260K', `${WEIGHTS}/stories260K`], ['tiny-qwen2', sharedModel('tiny-qwen2')],
-  ['tiny-qwen3', sharedModel('tiny-qwen3')], ['tiny-smollm3', sharedModel('tiny-smollm3')],
+  ['stories260K', `${WEIGHTS}/stories260K`], ['tiny-qwen2', fixtureModel('tiny-qwen2')],
+  ['tiny-qwen3', fixtureModel('tiny-qwen3')], ['tiny-smollm3', fixtureModel('tiny-smollm3')],
 ];
 const PROMPTS = [[1, 5, 9, 20, 33, 7, 8], [1, 40], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]];
 const STEPS = [11, 12, 13];
@@ -39,8 +39,8 @@ function alone(m: Model): { prompt: Float32Array; steps: Float32Array[] }[] {
 const cases: [string, string, 'none' | 'q8' | 'q4', number, number][] = [];
 for (const [name, dir] of MODELS) for (const q of ['none', 'q8'] as const) for (const threads of [1, 2]) cases.push([name, dir, q, threads, BOUNDS[q].prefillRtol]);
 cases.push(['stories260K', `${WEIGHTS}/stories260K`, 'q4', 2, BOUNDS.q8.prefillRtol]);
-cases.push(['stories260K-bf16', sharedModel('stories260K-bf16'), 'none', 2, BOUNDS.none.prefillRtol]);
-cases.push(['stories260K-f16', sharedModel('stories260K-f16'), 'none', 2, BOUNDS.none.prefillRtol]);
+cases.push(['stories260K-bf16', fixtureModel('stories260K-bf16'), 'none', 2, BOUNDS.none.prefillRtol]);
+cases.push(['stories260K-f16', fixtureModel('stories260K-f16'), 'none', 2, BOUNDS.none.prefillRtol]);
 
 for (const [name, dir, quantize, threads, rtol] of cases) {
   test(`${name} ${quantize} (threads ${threads}): prompts of 7, 2 and 13 ids, then decodes, in one forward each, within ${rtol} of each alone`, async () => {

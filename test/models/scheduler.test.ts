@@ -5,10 +5,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadModel, type GenerateOptions, type GenerateResult, type Model } from '../../src/index.js';
-import { oracle, sharedModel, WEIGHTS } from '../paths.js';
+import { oracle, fixtureModel, WEIGHTS } from '../paths.js';
 
 const greedy = oracle('stories260K-greedy.json');
-const MODELS: [string, string][] = [['stories260K', `${WEIGHTS}/stories260K`], ['tiny-qwen2', sharedModel('tiny-qwen2')], ['tiny-qwen3', sharedModel('tiny-qwen3')]];
+const MODELS: [string, string][] = [['stories260K', `${WEIGHTS}/stories260K`], ['tiny-qwen2', fixtureModel('tiny-qwen2')], ['tiny-qwen3', fixtureModel('tiny-qwen3')]];
 /** Prompts of 1, 30, 3, 71 and 9 ids (71 > one 64-row forward: it goes in two chunks beside decodes). */
 const PROMPTS = [[1], greedy.greedy_ids.slice(0, 30), [1, 403, 407], [1, ...greedy.greedy_ids.slice(0, 70)], [1, 9, 8, 7, 6, 5, 4, 3, 2]];
 /** The prompts within a vocabulary (tiny-qwen2 and tiny-qwen3 have 300 ids). */
