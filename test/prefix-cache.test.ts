@@ -5,7 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadModel, OptionError, PrefixCache } from '../src/index.js';
-import { oracle, WEIGHTS } from './paths.js';
+import { fixtureModel, oracle, WEIGHTS } from './paths.js';
+import { BOUNDS } from './models/bounds.js';
 
 const greedy = oracle('stories260K-greedy.json');
 const m = await loadModel(`${WEIGHTS}/stories260K`);
@@ -65,6 +66,25 @@ test('the byte budget keeps the most recently used entries', () => {
   cache.store(big);                                             // larger than the whole budget: not kept
   assert.ok(cache.stats.bytes <= 25 * ROW);
   assert.throws(() => new PrefixCache(m, { maxBytes: -1 }), (e: Error) => e instanceof OptionError);
+});
+
+test('sliding-window layers (tiny-gemma3, window 8, rings of 11 rows): a prefix is restored while its last 7 rows are in the ring', async () => {
+  const g = await loadModel(fixtureModel('tiny-gemma3'), { threads: 1 });
+  const cache = new PrefixCache(g), seq = ids.map((id) => id % g.spec.vocabSize);
+  const s = g.session({ prefillChunk: 4 });
+  s.prefill(seq.slice(0, 30));
+  cache.store(s);
+  // The ring holds positions 19..29; a prefix of n needs n − 7 .. n − 1 (and the full layer all of them).
+  for (const [n, want] of [[29, 29], [26, 26], [25, 0], [10, 0]]) {
+    const prompt = [...seq.slice(0, n), 7, 8, 9], a = g.session({ prefillChunk: 4 });
+    assert.is(cache.restore(a, prompt), want, `prefix ${n}`);
+    if (!want) continue;
+    // Computed afresh, the prefix's last rows come from a shorter last chunk: equal up to accumulation order.
+    const b = g.session({ prefillChunk: 4 });
+    b.prefill(prompt.slice(0, n));
+    const got = a.prefill(prompt.slice(n), { allLogits: true }), fresh = b.prefill(prompt.slice(n), { allLogits: true });
+    assert.ok(fresh.every((x, i) => Math.abs(got[i] - x) <= BOUNDS.none.prefillRtol * (1 + Math.abs(x))), `prefix ${n}`);
+  }
 });
 
 test('through the scheduler: a second request with the same 50-id prefix reuses it, with the same output', async () => {

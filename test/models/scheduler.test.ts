@@ -1,6 +1,6 @@
 // Continuous batching (src/text/scheduler.ts): requests of mixed prompt lengths decoded together, joining
 // and leaving between steps, each with its own options, give the greedy ids each gets alone (the logits
-// differ only by accumulation order: test/models/batch.test.ts bounds that), on llama, qwen2 and qwen3,
+// differ only by accumulation order: test/models/batch.test.ts bounds that), on llama, qwen2, qwen3 and gemma3,
 // f32 and q8, at 1 and 2 threads; sampled requests keep their seeds, stops and signals.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -8,7 +8,8 @@ import { loadModel, type GenerateOptions, type GenerateResult, type Model } from
 import { oracle, fixtureModel, WEIGHTS } from '../paths.js';
 
 const greedy = oracle('stories260K-greedy.json');
-const MODELS: [string, string][] = [['stories260K', `${WEIGHTS}/stories260K`], ['tiny-qwen2', fixtureModel('tiny-qwen2')], ['tiny-qwen3', fixtureModel('tiny-qwen3')]];
+const MODELS: [string, string][] = [['stories260K', `${WEIGHTS}/stories260K`], ['tiny-qwen2', fixtureModel('tiny-qwen2')], ['tiny-qwen3', fixtureModel('tiny-qwen3')],
+  ['tiny-gemma3', fixtureModel('tiny-gemma3')]]; // sliding-window rings
 /** Prompts of 1, 30, 3, 71 and 9 ids (71 > one 64-row forward: it goes in two chunks beside decodes). */
 const PROMPTS = [[1], greedy.greedy_ids.slice(0, 30), [1, 403, 407], [1, ...greedy.greedy_ids.slice(0, 70)], [1, 9, 8, 7, 6, 5, 4, 3, 2]];
 /** The prompts within a vocabulary (tiny-qwen2 and tiny-qwen3 have 300 ids). */
