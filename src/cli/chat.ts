@@ -6,20 +6,24 @@ import { ChatTemplate, type ChatMessage } from '../text/chat.js';
 import { TemplateError, TideError, TokenizerError } from '../errors.js';
 import type { Model } from '../model.js';
 import { messagesFor, streamAnswer } from './run.js';
-import { loadText, samplingFlags, tokenizerFlag } from './text.js';
+import { draftFlags, loadDraft, loadText, samplingFlags, tokenizerFlag } from './text.js';
+import { PrefixCache } from '../runtime/prefix-cache.js';
 
 export function register(program: Command): void {
   const cmd = program.command('chat').description('chat with a model interactively (/reset, /exit; Ctrl-C stops an answer)')
     .argument('<model>', 'model: a directory, an http(s) base URL, or hf:org/name[@revision]')
     .option('--system <text>', 'a system message at the start of the conversation')
     .option('--hide-reasoning', 'do not print a reasoning model\'s <think> block');
-  samplingFlags(tokenizerFlag(cmd)).action(async (dir: string, o, c: Command) => {
+  draftFlags(samplingFlags(tokenizerFlag(cmd))).action(async (dir: string, o, c: Command) => {
     const model = await loadText(c, dir);
+    const draft = await loadDraft(c, dir).catch(async (e) => { await model.dispose(); throw e; });
     try {
       checkChatModel(model);
-      await chatLoop(model, o);
+      // The session keeps the conversation's rows from turn to turn; the prefix cache keeps the system
+      // prompt's (and the last conversation's) for after /reset.
+      await chatLoop(model, { ...o, draftModel: draft, prefixCache: new PrefixCache(model) });
     } finally {
-      await model.dispose();
+      await Promise.all([model.dispose(), draft?.dispose()]);
     }
   });
 }

@@ -4,7 +4,7 @@ import { OptionError } from '../errors.js';
 import type { Model } from '../model.js';
 import { ids, int, round } from './args.js';
 import { Trace } from '../inspect/trace.js';
-import { generateOptions, loadText, samplingFlags, speedLine, tokenizerFlag } from './text.js';
+import { draftFlags, generateOptions, loadDraft, loadText, samplingFlags, speedLine, tokenizerFlag } from './text.js';
 
 export function register(program: Command): void {
   const cmd = program.command('generate').description('continue a prompt (greedy unless sampling flags are given)')
@@ -15,22 +15,23 @@ export function register(program: Command): void {
     .option('--threads <n>', 'threads for matmuls and attention (default: the cores; env TIDE_THREADS)', int)
     .option('--quant <type>', 'quantize the weights at load: q8, q4 or none (default: none)')
     .option('--trace', 'on stderr, per step: the token, its probability, the top 5 and per-layer op times; then a summary');
-  samplingFlags(tokenizerFlag(cmd), { temperature: 0 }).action(async (dir: string, o, c: Command) => {
+  draftFlags(samplingFlags(tokenizerFlag(cmd), { temperature: 0 })).action(async (dir: string, o, c: Command) => {
     if (o.prompt === undefined && o.promptIds === undefined) throw new OptionError('give --prompt or --prompt-ids');
     const model = await loadText(c, dir);
+    const draft = await loadDraft(c, dir).catch(async (e) => { await model.dispose(); throw e; });
     try {
-      await run(model, o);
+      await run(model, o, draft);
     } finally {
-      await model.dispose();
+      await Promise.all([model.dispose(), draft?.dispose()]);
     }
   });
 }
 
-async function run(model: Model, o: Record<string, any>): Promise<void> {
+async function run(model: Model, o: Record<string, any>, draft?: Model): Promise<void> {
   const tok = model.tokenizer;
   const session = model.session({ contextLength: o.context });
   const trace = o.trace ? new Trace(model, 5, (report) => console.error(report)).attach(session) : undefined;
-  const g = model.generate(o.promptIds ?? o.prompt, { ...generateOptions(o), session });
+  const g = model.generate(o.promptIds ?? o.prompt, { ...generateOptions(o, draft), session });
   const show = !o.json && tok;
   if (show) process.stdout.write(o.prompt ?? tok.decode(o.promptIds));
   for await (const piece of g) if (show) process.stdout.write(piece);
@@ -41,7 +42,7 @@ async function run(model: Model, o: Record<string, any>): Promise<void> {
     let text = tok ? tok.decode(r.ids) : '';
     for (const s of o.stop ?? []) if (text.includes(s)) text = text.slice(0, text.indexOf(s));
     console.log(JSON.stringify({ prompt_ids: r.promptIds, ids: r.ids, text, finish_reason: r.finishReason,
-      prefill_tok_s: round(r.prefillTokS), decode_tok_s: round(r.decodeTokS) }));
+      prefill_tok_s: round(r.prefillTokS), decode_tok_s: round(r.decodeTokS), drafted: r.drafted, accepted: r.accepted }));
   } else {
     if (show) process.stdout.write('\n');
     else console.log(r.ids.join(','));

@@ -4,7 +4,7 @@ import { ChatTemplate, type ChatMessage } from '../text/chat.js';
 import type { Model } from '../model.js';
 import { ReasoningSplitter } from '../text/reasoning.js';
 import { encodePrompt } from '../text/generate.js';
-import { generateOptions, loadText, samplingFlags, speedLine, tokenizerFlag } from './text.js';
+import { draftFlags, generateOptions, loadDraft, loadText, samplingFlags, speedLine, tokenizerFlag } from './text.js';
 
 export function register(program: Command): void {
   const cmd = program.command('run').description('answer a prompt, streaming the text (chat template applied when the model has one)')
@@ -13,14 +13,15 @@ export function register(program: Command): void {
     .option('--system <text>', 'a system message (chat models)')
     .option('--raw', 'continue the prompt text as is, without the chat template')
     .option('--hide-reasoning', 'do not print a reasoning model\'s <think> block');
-  samplingFlags(tokenizerFlag(cmd)).action(async (dir: string, o, c: Command) => {
+  draftFlags(samplingFlags(tokenizerFlag(cmd))).action(async (dir: string, o, c: Command) => {
     const model = await loadText(c, dir);
+    const draft = await loadDraft(c, dir).catch(async (e) => { await model.dispose(); throw e; });
     try {
       const chat = !o.raw && model.tokenizer && ChatTemplate.of(model.tokenizer);
       const prompt = chat ? messagesFor(o.prompt, o.system) : o.prompt;
-      await streamAnswer(model, prompt, o, new AbortController().signal);
+      await streamAnswer(model, prompt, { ...o, draftModel: draft }, new AbortController().signal);
     } finally {
-      await model.dispose();
+      await Promise.all([model.dispose(), draft?.dispose()]);
     }
   });
 }
@@ -30,6 +31,7 @@ export const messagesFor = (prompt: string, system?: string): ChatMessage[] =>
 
 /**
  * Print one answer as it streams (reasoning dimmed on a terminal, or hidden), then the tokens/s line.
+ * `o` holds the flags, and the loaded draft model (draftModel) and prefix cache (prefixCache) when there are.
  * Returns the generated text (reasoning included, as the chat history keeps it) and how it ended.
  */
 export async function streamAnswer(model: Model, prompt: string | ChatMessage[], o: Record<string, any>, signal: AbortSignal,
@@ -47,7 +49,7 @@ export async function streamAnswer(model: Model, prompt: string | ChatMessage[],
       process.stdout.write(p.answer);
     }
   };
-  const g = model.generate(prompt, { ...generateOptions(o), session, signal });
+  const g = model.generate(prompt, { ...generateOptions(o, o.draftModel), session, signal, prefixCache: o.prefixCache });
   for await (const piece of g) write(split.push(piece));
   write(split.flush());
   if (inReasoning && tty) process.stdout.write('\x1b[0m');

@@ -37,12 +37,28 @@ export function samplingFlags(cmd: Command, defaults: { temperature?: number } =
     .option('--context <n>', 'context length (KV cache positions)', int);
 }
 
-/** Flags → generate() options. */
-export function generateOptions(o: Record<string, any>): GenerateOptions {
+/** Speculative decoding: a draft model (or a quantized copy of the model itself), or prompt lookup. */
+export function draftFlags(cmd: Command): Command {
+  return cmd
+    .option('--draft <model>', 'speculative decoding with this draft model (same tokenizer, smaller): a directory, URL or hf: id')
+    .addOption(new Option('--draft-quant <type>', 'quantize the draft at load; without --draft, draft with a copy of the model itself').choices(['q8', 'q4']))
+    .option('--draft-tokens <n>', 'ids the draft model drafts per step (default 4)', int)
+    .option('--lookup <n>', 'prompt lookup decoding: draft up to n ids from an earlier occurrence of the last 1-3 ids', int);
+}
+
+/** The draft model --draft / --draft-quant ask for (undefined: none), loaded with --simd and --threads. */
+export async function loadDraft(cmd: Command, dir: string): Promise<Model | undefined> {
+  const { simd, threads, draft, draftQuant } = cmd.optsWithGlobals();
+  if (!draft && !draftQuant) return undefined;
+  return loadModel(draft ?? dir, { simd, threads, quantize: draftQuant });
+}
+
+/** Flags → generate() options (the draft model is loaded apart: loadDraft). */
+export function generateOptions(o: Record<string, any>, draft?: Model): GenerateOptions {
   return {
     maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, minP: o.minP,
     repetitionPenalty: o.repetitionPenalty, presencePenalty: o.presencePenalty, frequencyPenalty: o.frequencyPenalty,
-    logitBias: o.logitBias, seed: o.seed, stop: o.stop,
+    logitBias: o.logitBias, seed: o.seed, stop: o.stop, draft, draftTokens: o.draftTokens, lookup: o.lookup,
   };
 }
 
@@ -88,7 +104,8 @@ function withTokenizer(model: ModelFiles, tok: ModelFiles): ModelFiles {
   };
 }
 
-/** The closing line on stderr: prefill and decode tokens/s. */
+/** The closing line on stderr: prefill and decode tokens/s, and what speculation kept. */
 export function speedLine(model: Model, r: GenerateResult): string {
-  return `prefill: ${r.promptIds.length} tokens, ${round(r.prefillTokS)} tok/s; decode: ${r.ids.length} tokens, ${round(r.decodeTokS)} tok/s (${model.info.simd})`;
+  const drafts = r.drafted ? `; drafts: ${r.accepted} of ${r.drafted} kept` : '';
+  return `prefill: ${r.promptIds.length} tokens, ${round(r.prefillTokS)} tok/s; decode: ${r.ids.length} tokens, ${round(r.decodeTokS)} tok/s${drafts} (${model.info.simd})`;
 }
