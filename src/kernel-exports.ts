@@ -135,12 +135,13 @@ export interface Kernels {
   geglu_tanh_f32(out: number, gate: number, up: number, n: number): void;
   // kernels/encoder_attention.ts
   /**
-   * For sequences s < nSeq occupying rows [offs[s], offs[s+1]), query rows t in them and heads h in [h0, h1):
-   *   out[t, h] = softmax(q[t,h] · K[seq rows, h]ᵀ / sqrt(headDim)) · V[seq rows, h]
+   * For sequences s < nSeq occupying rows [offs[s], offs[s+1]), query rows in them and heads h in [h0, h1):
+   *   out[i, h] = softmax(q[i,h] · K[j, h]ᵀ · scale) · V[j, h] over the rows j of i's sequence with
+   *   i − left ≤ j ≤ i + right (a negative left or right: no limit on that side; right = 0 is causal).
    * q, k, v, out (N, nHeads*headDim) with N = offs[nSeq]; offs (nSeq + 1,) i32, non-decreasing, offs[0] = 0;
    * att: scratch of at least L·(headDim + 1) floats, L the longest sequence: one row of scores, then
    * the sequence's keys for one head transposed, (headDim, len), so scores come four keys per lane op.
    */
   encoder_attention_f32(out: number, q: number, k: number, v: number, att: number, offs: number, nSeq: number,
-    nHeads: number, headDim: number, h0: number, h1: number): void;
+    nHeads: number, headDim: number, scale: number, left: number, right: number, h0: number, h1: number): void;
 }

@@ -60,6 +60,18 @@ export interface AttentionOptions {
   ringRows?: number;
 }
 
+/** Ops.encoderAttention's options; the defaults are BERT's attention. */
+export interface EncoderAttentionOptions {
+  /** Score multiplier; default 1/√headDim. */
+  scale?: number;
+  /**
+   * The band of keys j that query i (indices within its sequence) sees: i − left ≤ j ≤ i + right. Negative
+   * (default): no limit on that side. right = 0 is causal attention; left = right = w − 1 a window of w each way.
+   */
+  left?: number;
+  right?: number;
+}
+
 export class Ops {
   /** With a pool, row- and head-ranged kernels are split across `threads` (≤ pool.threads) threads. */
   constructor(readonly k: Kernels, readonly pool?: ThreadPool, readonly threads = pool?.threads ?? 1) {}
@@ -267,12 +279,15 @@ export class Ops {
   }
 
   /**
-   * Bidirectional attention over a packed batch: sequence s is rows [offsets[s], offsets[s+1]) of
-   * q, k, v, out (N, nHeads * headDim); `offs` holds the same offsets as i32 in the arena. att holds one
-   * row per thread, (threads, ≥ longest · (headDim + 1)): scores and a head's transposed keys.
+   * Attention within each sequence of a packed batch: sequence s is rows [offsets[s], offsets[s+1]) of
+   * q, k, v, out (N, nHeads * headDim); `offs` holds the same offsets as i32 in the arena. By default
+   * bidirectional over the whole sequence with scores scaled by 1/√headDim; `opts` sets the scale and a band
+   * (EncoderAttentionOptions). att holds one row per thread, (threads, ≥ longest · (headDim + 1)): scores
+   * and a head's transposed keys.
    */
   encoderAttention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, att: Tensor, offs: Tensor,
-                   offsets: ArrayLike<number>, nHeads: number, headDim: number): void {
+                   offsets: ArrayLike<number>, nHeads: number, headDim: number, opts: EncoderAttentionOptions = {}): void {
+    const { scale = 1 / Math.sqrt(headDim), left = -1, right = -1 } = opts;
     const nSeq = offsets.length - 1, N = offsets[nSeq], attRow = cols(att);
     let longest = 0, ordered = nSeq >= 0 && offsets[0] === 0;
     for (let s = 0; s < nSeq; s++) {
@@ -280,9 +295,11 @@ export class Ops {
       ordered &&= offsets[s + 1] >= offsets[s];
     }
     check(ordered && offs.shape[0] >= nSeq + 1, 'encoderAttention', () => `offsets [${Array.from(offsets)}] in ${offs.name} ${offs.shape}`);
+    check(Number.isInteger(left) && Number.isInteger(right), 'encoderAttention', () => `band left ${left}, right ${right}: integers (negative: unlimited)`);
     check([out, q, k, v].every((t) => cols(t) === nHeads * headDim && rows(t) >= N) && attRow >= longest * (headDim + 1) && rows(att) >= this.threads,
       'encoderAttention', () => `${N} rows of ${nHeads}×${headDim} in ${q.name} ${q.shape}, longest sequence ${longest} × (headDim + 1) and ${this.threads} threads in ${att.name} ${att.shape}`);
-    this.split('encoder_attention_f32', [out.ptr, q.ptr, k.ptr, v.ptr, att.ptr, offs.ptr, nSeq, nHeads, headDim], 0, nHeads,
-      2 * N * longest * nHeads * headDim, 1, { arg: 4, strideBytes: attRow * 4 });
+    const band = (left < 0 ? longest : Math.min(longest, left + 1)) + (right < 0 ? longest : Math.min(longest, right)); // keys per query at most
+    this.split('encoder_attention_f32', [out.ptr, q.ptr, k.ptr, v.ptr, att.ptr, offs.ptr, nSeq, nHeads, headDim, scale, left, right], 0, nHeads,
+      2 * N * Math.min(longest, band) * nHeads * headDim, 1, { arg: 4, strideBytes: attRow * 4 });
   }
 }

@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { scale, softcap } from '../kernels/ref/act.js';
 import { attention } from '../kernels/ref/attention.js';
+import { encoderAttention } from '../kernels/ref/encoder_attention.js';
 import { geglu, geluTanh } from '../kernels/ref/gelu.js';
 import { Arena, type Tensor } from '../src/arena.js';
 import { ShapeError } from '../src/errors.js';
@@ -129,6 +130,21 @@ test('attention, storeKv: shapes a ring or window cannot take throw ShapeError',
   assert.equal(Array.from(read(kc, 20)), [...xs.slice(8, 16), NaN, NaN, NaN, NaN, ...xs.slice(0, 8)].map(Math.fround));
   throwsShape('more rows than the ring', 'storeKv', () => ops.storeKv(kc, x, 30, 4, 3));
   throwsShape('a plain store past the cache', 'storeKv', () => ops.storeKv(kc, x, 6, 4));
+  arena.release(mark);
+});
+
+test('encoderAttention: defaults are bidirectional with 1/√headDim; scale and band pass through', () => {
+  const mark = arena.mark();
+  const lens = [5, 3], N = 8, nHeads = 2, hd = 4, dim = nHeads * hd;
+  const qs = randoms(N * dim, 40, -3, 3), ks = randoms(N * dim, 41), vs = randoms(N * dim, 42);
+  const q = tensor('q', N, dim, qs), k = tensor('k', N, dim, ks), v = tensor('v', N, dim, vs), out = tensor('out', N, dim);
+  const att = tensor('att', 1, 5 * (hd + 1)), offs = arena.tensor('offs', 3);
+  new Int32Array(arena.memory.buffer, offs.ptr, 3).set([0, 5, 8]);
+  ops.encoderAttention(out, q, k, v, att, offs, [0, 5, 8], nHeads, hd);
+  assertNear('defaults', read(out), encoderAttention(qs, ks, vs, { lens, nHeads, headDim: hd }));
+  ops.encoderAttention(out, q, k, v, att, offs, [0, 5, 8], nHeads, hd, { scale: 0.7, left: 1, right: 0 });
+  assertNear('scale 0.7, band [i − 1, i]', read(out), encoderAttention(qs, ks, vs, { lens, nHeads, headDim: hd, scale: 0.7, left: 1, right: 0 }));
+  throwsShape('a fractional band', 'encoderAttention', () => ops.encoderAttention(out, q, k, v, att, offs, [0, 5, 8], nHeads, hd, { left: 1.5 }));
   arena.release(mark);
 });
 
