@@ -15,10 +15,11 @@ export interface Kernels {
   rmsnorm_f32(out: number, x: number, w: number, n: number, T: number, eps: number): void;
   // kernels/rope.ts
   /**
-   * Rotate T rows of nHeads heads in place. x (T, nHeads*headDim);
-   * cos, sin (T, headDim/2): the angles for each row's position, made once per forward.
+   * Rotate T rows of nHeads heads in place: in each head the pairs (i, i + rotDim/2) for i < rotDim/2, so the
+   * first rotDim dims (rotDim even, ≤ headDim; < headDim is Phi-3's partial rotary) and the rest untouched.
+   * x (T, nHeads*headDim); cos, sin (T, rotDim/2): the angles for each row's position, made once per forward.
    */
-  rope_f32(x: number, cos: number, sin: number, nHeads: number, headDim: number, T: number): void;
+  rope_f32(x: number, cos: number, sin: number, nHeads: number, headDim: number, rotDim: number, T: number): void;
   // kernels/attention.ts
   /**
    * For query rows t < T at absolute positions p = pos0 + t, and query heads h in [h0, h1):

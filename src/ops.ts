@@ -192,10 +192,14 @@ export class Ops {
     else this.k.copy_f32(dst, x.ptr, T * cols(x));
   }
 
-  /** In place on x (T, nHeads * headDim) with angles cos, sin (T, headDim / 2). */
-  rope(x: Tensor, cos: Tensor, sin: Tensor, nHeads: number, headDim: number, T: number): void {
-    check(cols(x) === nHeads * headDim && cols(cos) === headDim / 2, 'rope', () => `${x.name} ${x.shape} with ${nHeads}×${headDim}`);
-    this.k.rope_f32(x.ptr, cos.ptr, sin.ptr, nHeads, headDim, T);
+  /**
+   * In place on x (T, nHeads * headDim): RoPE on the first rotDim dims of each head (default all; fewer is
+   * partial rotary), with angles cos, sin (T, rotDim / 2).
+   */
+  rope(x: Tensor, cos: Tensor, sin: Tensor, nHeads: number, headDim: number, T: number, rotDim = headDim): void {
+    check(cols(x) === nHeads * headDim && rotDim % 2 === 0 && rotDim > 0 && rotDim <= headDim && cols(cos) === rotDim / 2 && cols(sin) === rotDim / 2,
+      'rope', () => `${x.name} ${x.shape} as ${nHeads}×${headDim}, rotating ${rotDim} dims with ${cos.name} ${cos.shape}, ${sin.name} ${sin.shape}`);
+    this.k.rope_f32(x.ptr, cos.ptr, sin.ptr, nHeads, headDim, rotDim, T);
   }
 
   /**

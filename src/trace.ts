@@ -32,7 +32,7 @@ const COSTS: { [K in OpName]?: (...a: Parameters<Ops[K]>) => Cost } = {
   gemv: (_outs, _x, ws) => ws.map((w) => matmulCost(w, 1)).reduce((a, c) => ({ flops: a.flops + c.flops, bytes: a.bytes + c.bytes })),
   rmsnorm: (_out, _x, w, T) => ({ flops: 4 * T * w.shape[0], bytes: F32 * (2 * T + 1) * w.shape[0] }),
   embed: (out, _table, ids) => ({ flops: 0, bytes: 2 * F32 * ids.length * cols(out) }),
-  rope: (x, _cos, _sin, nHeads, headDim, T) => ({ flops: 3 * T * nHeads * headDim, bytes: F32 * T * (2 * nHeads + 1) * headDim }),
+  rope: (_x, _cos, _sin, nHeads, headDim, T, rotDim = headDim) => ({ flops: 3 * T * nHeads * rotDim, bytes: F32 * T * (2 * nHeads + 1) * rotDim }),
   attention: (_out, _q, kc, _vc, _att, nHeads, nKvHeads, headDim, pos0, T, opts) => {
     const w = opts?.window || Infinity; // query t attends to pos0 + t + 1 positions, or the last w of them
     let keys = 0;

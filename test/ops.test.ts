@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { scale, softcap } from '../kernels/ref/act.js';
 import { attention } from '../kernels/ref/attention.js';
 import { encoderAttention } from '../kernels/ref/encoder_attention.js';
+import { rope } from '../kernels/ref/rope.js';
 import { geglu, geluTanh } from '../kernels/ref/gelu.js';
 import { Arena, type Tensor } from '../src/arena.js';
 import { ShapeError } from '../src/errors.js';
@@ -145,6 +146,22 @@ test('encoderAttention: defaults are bidirectional with 1/√headDim; scale and 
   ops.encoderAttention(out, q, k, v, att, offs, [0, 5, 8], nHeads, hd, { scale: 0.7, left: 1, right: 0 });
   assertNear('scale 0.7, band [i − 1, i]', read(out), encoderAttention(qs, ks, vs, { lens, nHeads, headDim: hd, scale: 0.7, left: 1, right: 0 }));
   throwsShape('a fractional band', 'encoderAttention', () => ops.encoderAttention(out, q, k, v, att, offs, [0, 5, 8], nHeads, hd, { left: 1.5 }));
+  arena.release(mark);
+});
+
+test('rope: rotDim defaults to headDim; a partial rotDim needs cos, sin of rotDim / 2', () => {
+  const mark = arena.mark();
+  const nHeads = 2, hd = 8, T = 2, xs = randoms(T * nHeads * hd, 50), angles = randoms(T * 4, 51, -3, 3);
+  const cs = angles.map(Math.cos), sn = angles.map(Math.sin);
+  const x = tensor('x', T, nHeads * hd, xs), cos = tensor('cos', T, 4, cs), sin = tensor('sin', T, 4, sn);
+  ops.rope(x, cos, sin, nHeads, hd, T);
+  assertNear('rotDim = headDim', read(x), rope(xs, cs, sn, nHeads, hd, T));
+  arena.f32(x.ptr, xs.length).set(xs);
+  const c2 = tensor('c2', T, 2, cs.subarray(0, 2 * T)), s2 = tensor('s2', T, 2, sn.subarray(0, 2 * T));
+  ops.rope(x, c2, s2, nHeads, hd, T, 4);
+  assertNear('rotDim 4', read(x), rope(xs, cs.subarray(0, 2 * T), sn.subarray(0, 2 * T), nHeads, hd, T, 4));
+  throwsShape('cos for the whole head with rotDim 4', 'rope', () => ops.rope(x, cos, sin, nHeads, hd, T, 4));
+  throwsShape('an odd rotDim', 'rope', () => ops.rope(x, c2, s2, nHeads, hd, T, 5));
   arena.release(mark);
 });
 
