@@ -157,6 +157,17 @@ export class Ops {
     this.k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, cols(x), T, eps);
   }
 
+  /**
+   * Per-head RMSNorm (Qwen3's q_norm / k_norm): each head of x (T, nHeads * headDim) normalised on its own with
+   * w (headDim,): rmsnorm_f32 over T · nHeads rows of headDim. out may alias x.
+   */
+  rmsnormHeads(out: Tensor, x: Tensor, w: Tensor, nHeads: number, T: number, eps: number): void {
+    const headDim = w.shape[0];
+    check(cols(x) === nHeads * headDim && cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'rmsnormHeads',
+      () => `${out.name} ${out.shape} = ${x.name} ${x.shape} as ${nHeads} heads normed by ${w.name} ${w.shape}, ${T} rows`);
+    this.k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, headDim, T * nHeads, eps);
+  }
+
   /** out[t, :] = table[ids[t], :], dequantized from the table's dtype. */
   embed(out: Tensor, table: Tensor, ids: ArrayLike<number>): void {
     const dim = cols(table), vocab = rows(table), k = this.k;

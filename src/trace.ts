@@ -43,6 +43,8 @@ const COSTS: { [K in OpName]?: (...a: Parameters<Ops[K]>) => Cost } = {
   },
   storeKv: (cache, x, _pos0, T) => ({ flops: 0, bytes: (F32 + elt(cache)) * T * cols(x) }),
   swiglu: (_out, gate, _up, T) => ({ flops: 5 * T * cols(gate), bytes: 3 * F32 * T * cols(gate) }),
+  geglu: (_out, gate, _up, T) => ({ flops: 12 * T * cols(gate), bytes: 3 * F32 * T * cols(gate) }),
+  rmsnormHeads: (_out, x, w, _nHeads, T) => ({ flops: 4 * T * cols(x), bytes: F32 * (2 * T * cols(x) + w.shape[0]) }),
   add: (_out, a, _b, T) => ({ flops: T * cols(a), bytes: 3 * F32 * T * cols(a) }),
   addBias: (x, _b, T) => ({ flops: T * cols(x), bytes: F32 * (2 * T + 1) * cols(x) }),
 };
@@ -57,7 +59,7 @@ function role(w: Tensor): string {
 interface Call { label: string; group: string; ms: number; cost?: Cost }
 
 /** Per-layer table columns of the ops that are not named after their column; other ops get their own. */
-const OP_GROUP: Record<string, string> = { rmsnorm: 'norm', swiglu: 'mlp', addBias: 'add', storeKv: 'kv' };
+const OP_GROUP: Record<string, string> = { rmsnorm: 'norm', rmsnormHeads: 'norm', swiglu: 'mlp', geglu: 'mlp', addBias: 'add', storeKv: 'kv' };
 const GROUPS = ['embed', 'norm', 'qkvo', 'rope', 'kv', 'attention', 'mlp', 'add', 'lm_head'];
 
 /** base's methods, each timed and reported to `rec` with its arguments; everything else (k, ...) read through. */

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { scale, softcap } from '../kernels/ref/act.js';
 import { attention } from '../kernels/ref/attention.js';
 import { encoderAttention } from '../kernels/ref/encoder_attention.js';
+import { rmsnormHeads } from '../kernels/ref/norm.js';
 import { rope } from '../kernels/ref/rope.js';
 import { geglu, geluTanh } from '../kernels/ref/gelu.js';
 import { Arena, type Tensor } from '../src/arena.js';
@@ -162,6 +163,17 @@ test('rope: rotDim defaults to headDim; a partial rotDim needs cos, sin of rotDi
   assertNear('rotDim 4', read(x), rope(xs, cs.subarray(0, 2 * T), sn.subarray(0, 2 * T), nHeads, hd, T, 4));
   throwsShape('cos for the whole head with rotDim 4', 'rope', () => ops.rope(x, cos, sin, nHeads, hd, T, 4));
   throwsShape('an odd rotDim', 'rope', () => ops.rope(x, c2, s2, nHeads, hd, T, 5));
+  arena.release(mark);
+});
+
+test('rmsnormHeads: each head on its own, in place, over the first T rows', () => {
+  const mark = arena.mark();
+  const nHeads = 3, hd = 4, T = 2, xs = randoms(3 * nHeads * hd, 60, -5, 5), ws = randoms(hd, 61);
+  const x = tensor('x', 3, nHeads * hd, xs), w = tensor('w', 1, hd, ws);
+  const w1 = { ...w, shape: [hd] };
+  ops.rmsnormHeads(x, x, w1, nHeads, T, 1e-6);
+  assertNear('rmsnormHeads', read(x), [...rmsnormHeads(xs, ws, nHeads, hd, T, 1e-6), ...xs.subarray(T * nHeads * hd)]);
+  throwsShape('a weight that is not one head long', 'rmsnormHeads', () => ops.rmsnormHeads(x, x, { ...w1, shape: [hd + 1] }, nHeads, T, 1e-6));
   arena.release(mark);
 });
 
