@@ -334,10 +334,14 @@ export function encode(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: Encode
 }
 
 /**
- * Keys j that query i sees, as i − left ≤ j ≤ i + right (−1: unbounded). Causal: right 0. Bidirectional
- * with a window: transformers 5.18's sliding_window_bidirectional_overlay (checked by its oracle).
+ * Keys j that query i sees, as i − left ≤ j ≤ i + right (−1: unbounded). Causal: right 0, and a window
+ * looks back window − 1. Bidirectional with a window: transformers 5.18 sees |i − j| ≤ ⌊window / 2⌋
+ * (EmbeddingGemma's 512 → 256 each way); the oracle tells this apart from |i − j| < window and from
+ * no window at all. (transformers 4.57 stored ⌊window / 2⌋ + 1 in config.json instead: such a file's
+ * window is read as written, as 5.18 reads it.)
  */
 export function encoderBand(spec: DecoderSpec, kind: LayerKind): { left: number; right: number } {
   if (!spec.bidirectional) return { left: kind.window > 0 ? kind.window - 1 : -1, right: 0 };
-  return kind.window > 0 ? { left: kind.window - 1, right: kind.window - 1 } : { left: -1, right: -1 };
+  const half = Math.floor(kind.window / 2);
+  return kind.window > 0 ? { left: half, right: half } : { left: -1, right: -1 };
 }
