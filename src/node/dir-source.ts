@@ -14,20 +14,22 @@ export async function dirSource(dir: string): Promise<ModelFiles> {
   if (!st?.isDirectory()) throw new SourceError(`${dir}: not a directory`);
   return {
     label: dir,
-    async text(name) {
-      const path = join(dir, name);
-      const fh = await openRegular(path);
-      if (!fh) return undefined;
-      try {
-        const { size } = await fh.stat();
-        if (size > MAX_TEXT_BYTES) throw new SourceError(`${path}: ${size} bytes, over the limit of ${MAX_TEXT_BYTES} for a text file`);
-        return await fh.readFile('utf8');
-      } finally {
-        await fh.close();
-      }
-    },
+    text: (name) => readTextFile(join(dir, name)),
     open: (name) => fileReader(join(dir, name)),
   };
+}
+
+/** A regular file's text, or undefined when there is no file at `path`. */
+export async function readTextFile(path: string): Promise<string | undefined> {
+  const fh = await openRegular(path);
+  if (!fh) return undefined;
+  try {
+    const { size } = await fh.stat();
+    if (size > MAX_TEXT_BYTES) throw new SourceError(`${path}: ${size} bytes, over the limit of ${MAX_TEXT_BYTES} for a text file`);
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
 }
 
 export async function fileReader(path: string): Promise<ByteReader> {
