@@ -1,12 +1,12 @@
 // Are the peers really running the same weights? Prints one line "CHECK <text>" with two checks.
 // stories15M after the bench prompt: Tide's last-position logits against onnxruntime-web's (max abs
 // difference) and wllama's F32 GGUF (top-5 tokens and probabilities against Tide's softmax). The real
-// small qwen2 model shared/models/tiny-qwen2 after its oracle's 20 ids: Tide's logits against HF
+// small qwen2 model test/fixtures/models/tiny-qwen2 after its oracle's 20 ids: Tide's logits against HF
 // transformers' (test/oracles/tiny-qwen2.json), and wllama's on a qwen2 GGUF that bench/gguf.ts writes
 // from it (all 300 probabilities), and onnxruntime-web's on bench/onnx-llama.ts's qwen2 graph. wllama
 // runs with an f32 KV cache here, as Tide's.
 //   node --import tsx bench/check.ts DIR  (DIR holds the stories15M model.safetensors, model.F32.gguf, model.prefill128.onnx)
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel } from '../src/index.js';
@@ -16,7 +16,6 @@ import { writeLlamaOnnx } from './onnx-llama.js';
 import { CACHE } from './weights.js';
 import { runWllamaTop } from './wllama.js';
 
-const SHARED = process.env.TIDE_SHARED ?? fileURLToPath(new URL('../../shared', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const e1 = (x: number) => x.toExponential(1);
 
@@ -58,8 +57,7 @@ async function stories15M(dir: string): Promise<string> {
 }
 
 async function tinyQwen2(): Promise<string> {
-  const dir = join(SHARED, 'models/tiny-qwen2');
-  if (!existsSync(`${dir}/model.safetensors`)) return `tiny-qwen2 not found at ${dir}: the qwen2 check did not run`;
+  const dir = join(ROOT, 'test/fixtures/models/tiny-qwen2');
   const o = JSON.parse(readFileSync(join(ROOT, 'test/oracles/tiny-qwen2.json'), 'utf8')).logits[0] as { ids: number[]; logits: number[][] };
   const hf = o.logits[o.ids.length - 1], tide = await tideLogits(dir, o.ids);
   let hfDiff = 0;

@@ -13,7 +13,7 @@ import { writeBertOnnx } from './onnx-bert.js';
 import { CACHE } from './weights.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** all-MiniLM-L6-v2's config.json (shared/models/configs/all-minilm-l6-v2), as the issue gives the shape. */
+/** all-MiniLM-L6-v2's config.json (test/fixtures/configs/all-minilm-l6-v2), as the issue gives the shape. */
 export const MINILM = {
   architectures: ['BertModel'], model_type: 'bert', hidden_size: 384, num_hidden_layers: 6, num_attention_heads: 12,
   intermediate_size: 1536, vocab_size: 30522, max_position_embeddings: 512, type_vocab_size: 2, hidden_act: 'gelu',

@@ -1,4 +1,4 @@
-// The wasm f32x4 register peak on this machine (as ../shared/peers/wasm_peak.mjs measures it): a
+// The wasm f32x4 register peak on this machine (as the workplace's peers/wasm_peak.mjs measures it): a
 // hand-assembled loop over 12 independent accumulators, mul+add (or relaxed_madd where accepted).
 // node --experimental-wasm-relaxed-simd --import tsx bench/peak.ts prints "PEAK <json>".
 const NACC = 12;

@@ -7,7 +7,7 @@ import type { Job, Measured } from './job.js';
 
 export interface Row extends Job { note?: string; m?: Measured; error?: string }
 
-/** Issue 4 item 6: peers measured on this machine kind for the SmolLM2-135M shape (../shared/peers/RESULTS.md). */
+/** Issue 4 item 6: peers measured on this machine kind for the SmolLM2-135M shape (the workplace's peers/RESULTS.md). */
 const PEERS = {
   nativeF32Decode: 52, nativeQ8Decode: 147, nativeF32Prefill: 914, ortWebPrefill2T: 285,
   wllamaF32Decode: 29.5, wllamaQ8Decode: 20, wasmPeakPerThread: 55, wasmPeakFmaPerThread: 62,
@@ -125,7 +125,7 @@ qwen2: llama.cpp's qwen2 arch, NEOX RoPE, so rows as in HF, with the q/k/v biase
 for onnxruntime-web by bench/onnx-llama.ts (the 0.5B's 2 GB of f32 weights as ONNX external data).
 Same-weights check (bench/check.ts):
 ${o.check ?? 'not run'}. Prompt: 128 fixed token ids; decode: greedy, one token at a time. Each figure is the
-median of the runs after one untimed warm-up run (wllama: two, as in ../shared/peers). Peak RSS is the
+median of the runs after one untimed warm-up run (wllama: two, as in the workplace's peers/). Peak RSS is the
 child process's \`process.resourceUsage().maxRSS\` (worker threads included); the child is bench/child.ts
 bundled to JavaScript when the bench starts (bench/child-build.ts) and run by plain \`node\`, as a built app
 runs, with no tsx loader in it or its workers; Tide's decode writes each step's logits into one reused array,
@@ -139,7 +139,7 @@ ${t}
 
 ## Against issue 4's targets
 
-Targets are ratios to peers measured on this machine kind on an idle machine (../shared/peers/RESULTS.md);
+Targets are ratios to peers measured on this machine kind on an idle machine (the workplace's peers/RESULTS.md);
 reported, not asserted. The wasm f32x4 peak was measured by this run (bench/peak.ts, one thread, best of 5):
 mul+add ${f(o.peak.muladd)} GFLOP/s, relaxed madd ${f(o.peak.fma)} GFLOP/s (idle machine, peers: 55 and 62).
 Prefill GFLOP/s counts 2 × the layer matmul parameters per token. A child process that loads nothing
@@ -158,7 +158,7 @@ ${o.embed ?? 'not run (--shapes given)'}
 ## What this run does not cover
 
 - Native llama.cpp is not run by the bench (no native code here): its figures in the targets come from
-  ../shared/peers/RESULTS.md, measured on an idle machine of this kind.
+  the workplace's peers/RESULTS.md, measured on an idle machine of this kind.
 - wllama: only its single-thread build (the multi-thread build needs emscripten's pthread workers served
   through the Node shims), as F32 and Q8_0 GGUF; on Qwen2.5-0.5B 16 decode tokens per run (a single-thread
   0.5B run takes over a minute; a BF16 GGUF prefills 4× slower than F32 in wllama 2.3.7, so none).

@@ -3,12 +3,13 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { planModel } from '../src/runtime/plan.js';
 
 export const CACHE = process.env.TIDE_BENCH_CACHE ?? join(homedir(), '.cache', 'tide-bench');
-const CONFIGS = process.env.TIDE_SHARED ? join(process.env.TIDE_SHARED, 'models/configs') : new URL('../../shared/models/configs', import.meta.url).pathname;
+const CONFIGS = fileURLToPath(new URL('../test/fixtures/configs', import.meta.url));
 
-/** llama2.c's stories15M (not in shared/models/configs: it has no HF config of its own). */
+/** llama2.c's stories15M (not in test/fixtures/configs: it has no HF config of its own). */
 const STORIES15M = {
   architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 288, intermediate_size: 768, num_hidden_layers: 6,
   num_attention_heads: 6, num_key_value_heads: 6, vocab_size: 32000, max_position_embeddings: 256, rms_norm_eps: 1e-5,
@@ -20,12 +21,12 @@ export interface Shape { name: string; config: Record<string, unknown>; fileDtyp
 /** The four shapes of issue 4; real checkpoints are bf16, the two small ones are written f32 to compare with the peers' F32. */
 export const SHAPES: Shape[] = [
   { name: 'stories15M', config: STORIES15M, fileDtype: 'F32' },
-  { name: 'SmolLM2-135M', config: sharedConfig('smollm2-135m'), fileDtype: 'F32' },
-  { name: 'Qwen2.5-0.5B', config: sharedConfig('qwen2.5-0.5b-instruct'), fileDtype: 'BF16' },
-  { name: 'DeepSeek-R1-Distill-Qwen-1.5B', config: sharedConfig('deepseek-r1-distill-qwen-1.5b'), fileDtype: 'BF16' },
+  { name: 'SmolLM2-135M', config: realConfig('smollm2-135m'), fileDtype: 'F32' },
+  { name: 'Qwen2.5-0.5B', config: realConfig('qwen2.5-0.5b-instruct'), fileDtype: 'BF16' },
+  { name: 'DeepSeek-R1-Distill-Qwen-1.5B', config: realConfig('deepseek-r1-distill-qwen-1.5b'), fileDtype: 'BF16' },
 ];
 
-function sharedConfig(dir: string): Record<string, unknown> {
+function realConfig(dir: string): Record<string, unknown> {
   const path = join(CONFIGS, dir, 'config.json');
   return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
 }

@@ -1,5 +1,5 @@
 // @wllama/wllama 2.3.7 (llama.cpp in wasm, single-thread build) in Node 20, adapted from
-// ../shared/peers/wllama_node.mjs: it is a browser library, so Worker, Blob URLs, navigator and
+// the workplace's peers/wllama_node.mjs: it is a browser library, so Worker, Blob URLs, navigator and
 // document are shimmed over worker_threads. 3.x needs memory64 and JSPI, which Node 20 lacks.
 import { openAsBlob } from 'node:fs';
 import { createRequire } from 'node:module';

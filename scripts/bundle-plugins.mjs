@@ -1,19 +1,25 @@
-// esbuild plugins shared by scripts/bundle.mjs and examples/worker/build.mjs: keep the core free of
-// Node-only files, and point the core at the wasm laid beside the bundle.
+// esbuild plugins shared by scripts/bundle.mjs, examples/worker/build.mjs, bench/child-build.ts and the package
+// e2e test: keep the core free of Node-only files, and emit the kernel wasm beside the bundle.
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const NODE_SRC = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'src', 'node');
 
-// The core finds its wasm beside the bundle, not in ../build/ as it does from src/ or dist/.
-export const wasmBesideBundle = {
-  name: 'wasm-beside-bundle',
+// esbuild does not follow `new URL('./file', import.meta.url)` (evanw/esbuild#795), the form Tide names its
+// kernel wasm with (src/runtime/kernel-files.ts). This makes each such literal naming a .wasm file an import,
+// which the build's `loader: { '.wasm': 'file' }` turns into the emitted file's path beside the bundle.
+export const wasmUrls = {
+  name: 'wasm-urls',
   setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]runtime[\\/]wasm\.ts$/ }, async (args) => {
+    b.onLoad({ filter: /\.[cm]?[jt]s$/ }, async (args) => {
       const text = await readFile(args.path, 'utf8');
-      if (!text.includes('`../../build/')) throw new Error('src/runtime/wasm.ts no longer loads `../../build/…`; update scripts/bundle.mjs');
-      return { contents: text.replaceAll('`../../build/', '`./'), loader: 'ts' };
+      const files = [];
+      const contents = text.replace(/new URL\((['"])([^'"]+\.wasm)\1, import\.meta\.url\)/g,
+        (_, quote, file) => `new URL(__wasm${files.push(file) - 1}, import.meta.url)`);
+      if (files.length === 0) return undefined;
+      const imports = files.map((f, i) => `import __wasm${i} from ${JSON.stringify(f)};\n`).join('');
+      return { contents: imports + contents, loader: /\.[cm]?ts$/.test(args.path) ? 'ts' : 'js' };
     });
   },
 };

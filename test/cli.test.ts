@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadModel, generateIds } from '../src/index.js';
-import { firstMismatches, oracle, ROOT, sharedModel, WEIGHTS } from './paths.js';
+import { firstMismatches, fixtureModel, oracle, ROOT, WEIGHTS } from './paths.js';
 import { BOUNDS, firstDifference, type Mode } from './models/bounds.js';
 
 const run = promisify(execFile);
@@ -58,7 +58,7 @@ for (const [mode, flags] of JSON_FORMS) {
     const last = JSON.parse((await tide('logits', 'weights/stories260K', '--ids', c.ids.join(','), '--json', ...flags)).stdout);
     assert.is(last.logits.length, 1);
     assert.equal(firstMismatches(last.logits[0], c.last_logits, () => BOUNDS[mode].storiesLogitAtol), []);
-    const all = JSON.parse((await tide('logits', sharedModel('tiny-qwen2'), '--ids', '1,2,3', '--all', '--json', ...flags)).stdout);
+    const all = JSON.parse((await tide('logits', fixtureModel('tiny-qwen2'), '--ids', '1,2,3', '--all', '--json', ...flags)).stdout);
     assert.equal([all.logits.length, all.logits[2].length], [3, 300]);
   });
 }

@@ -1,8 +1,7 @@
-// Fuzz for config.json: 10 000 seeded mutations of the real configs in test/fixtures/configs (copied byte
-// for byte from the workplace's shared/models/configs; see its README.md). Each goes through the loader's
-// first stage (parse, family, spec, the memory plan from the spec's dims) and, where that passes, the
-// weight table. Each must pass or be refused with a one-line TideError: no other exception, no hang,
-// and nothing large allocated on the way (heap growth measured).
+// Fuzz for config.json: 10 000 seeded mutations of the real configs in test/fixtures/configs (see
+// test/fixtures/README.md). Each goes through the loader's first stage (parse, family, spec, the memory
+// plan from the spec's dims) and, where that passes, the weight table. Each must pass or be refused with
+// a one-line TideError: no other exception, no hang, and nothing large allocated (heap growth measured).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -15,13 +14,13 @@ import { LIST_LIMITS, SIZE_LIMITS } from '../src/families/config.js';
 import { parseJson } from '../src/formats/json.js';
 import { boundShape, planConfig } from '../src/runtime/load.js';
 import { leastBytesPerParameter, type Quantize } from '../src/runtime/weights.js';
-import { ROOT, rng as seededRandom } from './paths.js';
+import { FIXTURES, rng as seededRandom } from './paths.js';
 
 const SEED = 0xc0f19;
 const CASES = 10_000;
 const FILE = 'fuzz/config.json';
 
-const DIR = join(ROOT, 'test/fixtures/configs');
+const DIR = join(FIXTURES, 'configs');
 const CONFIGS: string[] = readdirSync(DIR, { withFileTypes: true }).filter((d) => d.isDirectory())
   .map((d) => readFileSync(join(DIR, d.name, 'config.json'), 'utf8'));
 

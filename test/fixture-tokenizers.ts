@@ -4,10 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { ModelFiles } from '../src/sources/sources.js';
-import { FIXTURE_TOKENIZERS } from './paths.js';
+import { fixtureTokenizer } from './paths.js';
 
 export function fixtureFiles(name: string): ModelFiles {
-  const dir = resolve(FIXTURE_TOKENIZERS, name);
+  const dir = fixtureTokenizer(name);
   return {
     label: dir,
     async text(file) {

@@ -7,7 +7,7 @@ import { dirSource } from '../src/node/dir-source.js';
 import type { ModelFiles } from '../src/sources/sources.js';
 import { ContextOverflowError, OptionError, TemplateError, TokenizerError } from '../src/errors.js';
 import { readFile } from 'node:fs/promises';
-import { oracle, ROOT, SHARED, sharedModel, WEIGHTS } from './paths.js';
+import { fixtureModel, fixtureTokenizer, oracle, ROOT, WEIGHTS } from './paths.js';
 
 const greedy = oracle('stories260K-greedy.json');
 const qwenOracle = oracle('tiny-qwen2.json').greedy[0];
@@ -15,7 +15,7 @@ const stories = await loadModel(`${WEIGHTS}/stories260K`);
 
 /** tiny-qwen2 with the fixture tokenizer and, optionally, a generation_config.json. */
 async function tinyQwen(generationConfig?: object, tokenizerConfig?: string): Promise<Model> {
-  const model = await dirSource(sharedModel('tiny-qwen2'));
+  const model = await dirSource(fixtureModel('tiny-qwen2'));
   const tok = await dirSource(`${ROOT}/test/fixtures/tiny-chatml`);
   const files: ModelFiles = {
     label: model.label, open: model.open,
@@ -161,7 +161,7 @@ test('chat messages go through the template, encoded without extra special token
 });
 
 test('R1-Distill\'s template ends in <think>: the result splits reasoning from answer; chat gives reasoning_content', async () => {
-  const r1 = await tinyQwen(undefined, `${SHARED}/tokenizers/deepseek-r1-distill-qwen/tokenizer_config.json`);
+  const r1 = await tinyQwen(undefined, `${fixtureTokenizer('deepseek-r1-distill-qwen')}/tokenizer_config.json`);
   const opts = { maxTokens: 12, temperature: 1, seed: 4, logitBias: { 2: -Infinity, 35: 3 } };
   const r = await r1.complete([{ role: 'user', content: 'Hi' }], opts);
   assert.ok(r1.tokenizer!.decode(r.promptIds).endsWith('<think>\n'));

@@ -13,12 +13,12 @@ import {
 } from '../src/index.js';
 import { LIST_LIMITS, SIZE_LIMITS } from '../src/families/config.js';
 import { loadCheckpoint } from '../src/runtime/load.js';
-import { ROOT, WEIGHTS } from './paths.js';
+import { fixtureConfig, WEIGHTS } from './paths.js';
 import { rewriteCheckpoint, safetensorsFile, tinyBertFiles, type StTensor } from './models/bert-files.js';
 
 const STORIES = join(WEIGHTS, 'stories260K');
 type Json = Record<string, unknown>;
-const fixtureConfig = (name: string): Json => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/configs', name, 'config.json'), 'utf8'));
+const realConfig = (name: string): Json => JSON.parse(readFileSync(join(fixtureConfig(name), 'config.json'), 'utf8'));
 const storiesConfig = (): Json => JSON.parse(readFileSync(join(STORIES, 'config.json'), 'utf8'));
 
 /** A fresh directory holding `files`: text or bytes, or a symlink to a path. */
@@ -56,14 +56,14 @@ function assertTyped(e: Error, type: new (m: string) => TideError, pattern: RegE
 const SIZE_CASES: Record<string, { base: () => Json; set: (c: Json, n: number) => void }> = {
   ...Object.fromEntries(['num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'head_dim', 'hidden_size',
     'intermediate_size', 'vocab_size', 'max_position_embeddings', 'sliding_window'].map((f) => [f, { base: storiesConfig, set: (c: Json, n: number) => { c[f] = n; } }])),
-  type_vocab_size: { base: () => fixtureConfig('all-minilm-l6-v2'), set: (c, n) => { c.type_vocab_size = n; } },
-  original_max_position_embeddings: { base: () => fixtureConfig('phi-4-mini-instruct'), set: (c, n) => { c.original_max_position_embeddings = n; } },
-  sliding_window_pattern: { base: () => fixtureConfig('embeddinggemma-300m'), set: (c, n) => { delete c.layer_types; c.sliding_window_pattern = n; } },
-  no_rope_layer_interval: { base: () => fixtureConfig('smollm3-3b'), set: (c, n) => { delete c.no_rope_layers; c.no_rope_layer_interval = n; } },
-  layer_types: { base: () => fixtureConfig('smollm3-3b'), set: (c, n) => { c.layer_types = Array(n).fill('full_attention'); } },
-  no_rope_layers: { base: () => fixtureConfig('smollm3-3b'), set: (c, n) => { c.no_rope_layers = Array(n).fill(1); } },
-  short_factor: { base: () => fixtureConfig('phi-4-mini-instruct'), set: (c, n) => { (c.rope_scaling as Json).short_factor = Array(n).fill(1); } },
-  long_factor: { base: () => fixtureConfig('phi-4-mini-instruct'), set: (c, n) => { (c.rope_scaling as Json).long_factor = Array(n).fill(1); } },
+  type_vocab_size: { base: () => realConfig('all-minilm-l6-v2'), set: (c, n) => { c.type_vocab_size = n; } },
+  original_max_position_embeddings: { base: () => realConfig('phi-4-mini-instruct'), set: (c, n) => { c.original_max_position_embeddings = n; } },
+  sliding_window_pattern: { base: () => realConfig('embeddinggemma-300m'), set: (c, n) => { delete c.layer_types; c.sliding_window_pattern = n; } },
+  no_rope_layer_interval: { base: () => realConfig('smollm3-3b'), set: (c, n) => { delete c.no_rope_layers; c.no_rope_layer_interval = n; } },
+  layer_types: { base: () => realConfig('smollm3-3b'), set: (c, n) => { c.layer_types = Array(n).fill('full_attention'); } },
+  no_rope_layers: { base: () => realConfig('smollm3-3b'), set: (c, n) => { c.no_rope_layers = Array(n).fill(1); } },
+  short_factor: { base: () => realConfig('phi-4-mini-instruct'), set: (c, n) => { (c.rope_scaling as Json).short_factor = Array(n).fill(1); } },
+  long_factor: { base: () => realConfig('phi-4-mini-instruct'), set: (c, n) => { (c.rope_scaling as Json).long_factor = Array(n).fill(1); } },
   eos_token_id: { base: storiesConfig, set: (c, n) => { c.eos_token_id = Array(n).fill(2); } },
 };
 const LIMITS: Record<string, number> = { ...SIZE_LIMITS, ...LIST_LIMITS };

@@ -1,14 +1,13 @@
 // Tests for src/formats/safetensors.ts: files built in memory for every fault the reader must name,
-// sharded checkpoints over a fake ModelFiles, and the real stories260K files in ../shared/models.
+// sharded checkpoints over a fake ModelFiles, and the real stories260K files (weights/, test/fixtures/models/).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DTYPE_BYTES, openCheckpoint, readHeader, readTensor, type StDtype, type TensorInfo } from '../src/formats/safetensors.js';
 import { DtypeError, SafetensorsError, ShapeError, SourceError } from '../src/errors.js';
 import { bytesReader, type ByteReader, type ModelFiles } from '../src/sources/sources.js';
 import { dirSource } from '../src/node/dir-source.js';
-import { fileURLToPath } from 'node:url';
+import { fixtureModel } from './paths.js';
 
-const MODELS = fileURLToPath(new URL('../../shared/models', import.meta.url));
 const LABEL = 'mem/model.safetensors';
 const enc = new TextEncoder();
 
@@ -132,10 +131,10 @@ test('readTensor: a buffer of the wrong size is a ShapeError naming the tensor',
 });
 
 test('stories260K: 47 F32 tensors, shapes and bytes as in the file', async () => {
-  const ck = await openCheckpoint(await dirSource(`${MODELS}/stories260K`));
+  const ck = await openCheckpoint(await dirSource(fixtureModel('stories260K')));
   try {
     assert.is(ck.tensors.size, 47); // embed + norm + 5 layers × 9
-    assert.equal(ck.files, [`${MODELS}/stories260K/model.safetensors`]);
+    assert.equal(ck.files, [`${fixtureModel('stories260K')}/model.safetensors`]);
     assert.equal(ck.metadata, { format: 'pt' });
     const embed = ck.tensors.get('model.embed_tokens.weight')!;
     assert.equal([embed.dtype, embed.shape, embed.bytes, embed.offset], ['F32', [512, 64], 131072, 8 + 4856]);
@@ -151,11 +150,11 @@ test('stories260K: 47 F32 tensors, shapes and bytes as in the file', async () =>
 });
 
 test('stories260K bf16 and f16 copies report BF16 / F16 and hold the same values', async () => {
-  const f32 = await openCheckpoint(await dirSource(`${MODELS}/stories260K`));
+  const f32 = await openCheckpoint(await dirSource(fixtureModel('stories260K')));
   const ref = new Float32Array((await tensorBytes(f32.tensors.get('model.norm.weight')!)).buffer);
   await f32.close();
   for (const [dir, dtype] of [['stories260K-bf16', 'BF16'], ['stories260K-f16', 'F16']] as const) {
-    const ck = await openCheckpoint(await dirSource(`${MODELS}/${dir}`));
+    const ck = await openCheckpoint(await dirSource(fixtureModel(dir)));
     try {
       assert.is(ck.tensors.size, 47, dir);
       for (const t of ck.tensors.values()) assert.is(t.dtype, dtype, `${dir} ${t.name}`);
@@ -267,6 +266,10 @@ test('sharded fault: empty weight_map, and shard names that are not files in the
   await rejects(openCheckpoint(idx({ a: 3 })), SafetensorsError, /index\.json: weight_map "a" is 3, expected a shard file name/);
   await rejects(openCheckpoint(idx({ a: '../x.safetensors' })), SafetensorsError, /weight_map "a" is "\.\.\/x\.safetensors"/);
   await rejects(openCheckpoint(idx({ a: '/etc/x' })), SafetensorsError, /weight_map "a" is "\/etc\/x"/);
+  // a plain file name only: no scheme or host, folder, percent-escape, backslash, query or fragment
+  for (const bad of ['http://other/x.safetensors', '//other/x', 'sub/x.safetensors', '%2e%2e%2fx', '..%2fx', 'a\\b', 'x?y=1', 'x#y', '..', '.', 'C:x']) {
+    await rejects(openCheckpoint(idx({ a: bad })), SafetensorsError, /weight_map "a" is .*, expected a shard file name in the model's folder$/);
+  }
 });
 
 test('sharded fault: shard named in the index does not exist', async () => {

@@ -6,7 +6,7 @@ import { OptionError } from '../src/errors.js';
 import { Rng } from '../src/text/rng.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { SHARED } from './paths.js';
+import { fixtureConfig } from './paths.js';
 
 const N = -Infinity;
 const f64 = (a: number[]) => Float64Array.from(a);
@@ -120,7 +120,7 @@ test('NaN logits and bad options are rejected', () => {
 });
 
 test('defaults from generation_config.json: do_sample decides, fields map over', () => {
-  const r1 = JSON.parse(readFileSync(resolve(SHARED, 'models/configs/deepseek-r1-distill-qwen-1.5b/generation_config.json'), 'utf8'));
+  const r1 = JSON.parse(readFileSync(resolve(fixtureConfig('deepseek-r1-distill-qwen-1.5b'), 'generation_config.json'), 'utf8'));
   assert.equal(samplingDefaults(r1), { temperature: 0.6, topP: 0.95 }); // DeepSeek-R1-Distill's own file
   assert.equal(samplingDefaults({ do_sample: true, top_k: 20, repetition_penalty: 1.1 }), { temperature: 1, topK: 20, repetitionPenalty: 1.1 });
   assert.equal(samplingDefaults({ temperature: 0.7 }), { temperature: 0 });

@@ -1,13 +1,12 @@
 // A bounded load test: `tide serve` in a second process (loopback only), 50 requests from 8 concurrent
-// `openai` clients, half of them streamed. Every answer must be complete and exactly the oracle's greedy
+// HTTP clients, half of them streamed. Every answer must be complete and exactly the oracle's greedy
 // text (two interleaved slots must not disturb each other's KV cache), with no 5xx. Throughput and
 // p50/p95 latency are printed, not asserted (timings belong in bench/).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import OpenAI from 'openai';
 import { oracle, ROOT } from './paths.js';
-import { freePort } from './server-fixture.js';
+import { freePort, sseData } from './server-fixture.js';
 
 const REQUESTS = 50;
 const CONCURRENCY = 8;
@@ -39,20 +38,30 @@ async function startChild(port: number): Promise<void> {
   });
 }
 
+/** POST /v1/completions with the key; a non-2xx answer is an error carrying its status. */
+async function complete(base: string, body: object): Promise<Response> {
+  const res = await fetch(`${base}/v1/completions`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(60_000),
+    headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' } });
+  if (!res.ok) throw Object.assign(new Error(await res.text()), { status: res.status });
+  return res;
+}
+
 /** Request i: one of three oracle prompts, streamed when i is odd; returns its text and what ended it. */
-async function one(client: OpenAI, i: number): Promise<{ text: string; finish: string | null; tokens: number; expected: (t: string) => boolean }> {
+async function one(base: string, i: number): Promise<{ text: string; finish: string | null; tokens: number; expected: (t: string) => boolean }> {
   const c = prompts.cases[i % 3] as { prompt: string; continuation: string } | undefined;
   const prompt = c ? c.prompt : [1];
   // The BOS case: the first 48 of llama2.c's 200 greedy tokens are a prefix of its text.
   const expected = c ? (t: string) => t === c.continuation : (t: string) => t.length > 0 && greedy.text.startsWith(t);
   const params = { model: 'stories260K', prompt, max_tokens: STEPS, temperature: 0 };
   if (i % 2 === 0) {
-    const r = await client.completions.create(params);
+    const r = await (await complete(base, params)).json();
     return { text: r.choices[0].text, finish: r.choices[0].finish_reason, tokens: r.usage?.completion_tokens ?? -1, expected };
   }
-  const stream = await client.completions.create({ ...params, stream: true, stream_options: { include_usage: true } });
+  const res = await complete(base, { ...params, stream: true, stream_options: { include_usage: true } });
   let text = '', finish: string | null = null, tokens = -1;
-  for await (const chunk of stream) {
+  for await (const data of sseData(res)) {
+    if (data === '[DONE]') break;
+    const chunk = JSON.parse(data) as { choices: { text: string; finish_reason: string | null }[]; usage?: { completion_tokens: number } };
     for (const ch of chunk.choices) { text += ch.text; finish = ch.finish_reason ?? finish; }
     if (chunk.usage) tokens = chunk.usage.completion_tokens;
   }
@@ -66,7 +75,6 @@ test(`load: ${REQUESTS} requests, ${CONCURRENCY} concurrent, from a second proce
   await startChild(port);
   const anonymous = await fetch(`http://127.0.0.1:${port}/v1/models`);
   assert.is(anonymous.status, 401, 'TIDE_API_KEY is enforced');
-  const client = new OpenAI({ apiKey: KEY, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0, timeout: 60_000 });
   const latencies: number[] = [], failures: string[] = [];
   let next = 0, tokens = 0;
   const t0 = performance.now();
@@ -74,7 +82,7 @@ test(`load: ${REQUESTS} requests, ${CONCURRENCY} concurrent, from a second proce
     for (let i = next++; i < REQUESTS; i = next++) {
       const start = performance.now();
       try {
-        const r = await one(client, i);
+        const r = await one(`http://127.0.0.1:${port}`, i);
         latencies.push(performance.now() - start);
         tokens += r.tokens;
         if (r.finish !== 'length' || r.tokens !== STEPS || !r.expected(r.text)) failures.push(`#${i}: finish ${r.finish}, ${r.tokens} tokens, text ${JSON.stringify(r.text.slice(0, 60))}`);

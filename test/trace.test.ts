@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { loadModel, generateIds, type Model } from '../src/index.js';
 import { Trace, topProbs } from '../src/inspect/trace.js';
 import { main } from '../src/cli/index.js';
-import { oracle, sharedModel, WEIGHTS } from './paths.js';
+import { fixtureModel, oracle, WEIGHTS } from './paths.js';
 
 const greedy = oracle('stories260K-greedy.json');
 const models = new Map<string, Promise<Model>>();
@@ -40,7 +40,7 @@ test('a traced generation gives llama2.c\'s greedy ids, like an untraced one', a
 });
 
 test('hooks: embed, then each layer\'s steps in order, then result_norm and logits (tiny-qwen2, with q/k/v biases)', async () => {
-  const m = await load(sharedModel('tiny-qwen2'));
+  const m = await load(fixtureModel('tiny-qwen2'));
   const s = m.session();
   const seen: string[] = [];
   s.tracer = { step: (name, layer) => seen.push(`${layer}:${name}`) };
@@ -110,7 +110,7 @@ test('tide generate --trace: a report per generated token on stderr, then the pr
   console.log = (s: string) => out.push(String(s));
   process.stdout.write = ((s: string) => out.push(String(s)) > 0) as typeof process.stdout.write;
   try {
-    await main(['node', 'tide', 'generate', sharedModel('tiny-qwen2'), '--prompt-ids', '1,5,9', '--max-tokens', '4', '--trace']);
+    await main(['node', 'tide', 'generate', fixtureModel('tiny-qwen2'), '--prompt-ids', '1,5,9', '--max-tokens', '4', '--trace']);
   } finally {
     [console.error, console.log, process.stdout.write] = [error, log, write];
   }

@@ -1,4 +1,5 @@
 // The `tide` command line: each command is a thin file over the public API (src/index.ts).
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import * as generate from './generate.js';
 import * as run from './run.js';
@@ -11,9 +12,13 @@ import * as inspect from './inspect.js';
 import * as embed from './embed.js';
 import * as serve from './serve.js';
 
+/** package.json's version: ../../package.json from src/cli/ and dist/cli/ alike. */
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 export function cli(): Command {
   const program = new Command('tide')
-    .description('Transformer inference on WebAssembly SIMD, no native dependencies')
+    .description('Transformer inference on WebAssembly SIMD, no native dependencies (npm package tide-infer)')
+    .version(VERSION, '-V, --version')
     .option('--simd <flavor>', 'kernel module: baseline or relaxed (default: what the engine supports)');
   for (const c of [generate, run, chat, tokenize, prompt, logits, info, inspect, embed, serve]) c.register(program);
   return program;

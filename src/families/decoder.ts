@@ -63,7 +63,7 @@ export interface DecoderWeights {
   tokEmb: Tensor;      // (vocabSize, dim)
   layers: LayerWeights[];
   finalNorm: Tensor;   // (dim,)
-  classifier: Tensor;  // (vocabSize, dim): lm_head, or tokEmb when embeddings are tied
+  classifier?: Tensor; // (vocabSize, dim): lm_head, or tokEmb when embeddings are tied; none in a bare base model
 }
 
 /**
@@ -78,8 +78,10 @@ export const DECODER_UNREAD = /(^|\.)rotary_emb\.inv_freq$|^lm_head\.weight$/;
  * The llama checkpoint layout, which most families keep: `model.embed_tokens`, per layer
  * `input_layernorm`, `self_attn.{q,k,v,o}_proj`, `post_attention_layernorm` (the MLP's norm) and
  * `mlp.{gate,up,down}_proj`, then `model.norm` and `lm_head`. Biases and q/k norms as the spec says.
+ * A bare base model (an embedder's checkpoint: `embed_tokens`, `layers.N…`, `norm`) has no prefix and no head.
  */
-export function llamaLayout(spec: DecoderSpec, prefix = 'model.'): WeightEntry[] {
+export function llamaLayout(spec: DecoderSpec, has: (hf: string) => boolean): WeightEntry[] {
+  const prefix = basePrefix(has);
   const { dim, qDim, kvDim, hiddenDim, vocabSize, headDim } = spec;
   const table: WeightEntry[] = [{ hf: prefix + 'embed_tokens.weight', shape: [vocabSize, dim], field: 'tokEmb' }];
   for (let layer = 0; layer < spec.nLayers; layer++) {
@@ -106,30 +108,42 @@ export function llamaLayout(spec: DecoderSpec, prefix = 'model.'): WeightEntry[]
     add('mlp.down_proj.weight', [dim, hiddenDim], 'w2');
   }
   table.push({ hf: prefix + 'norm.weight', shape: [dim], field: 'finalNorm' });
-  if (!spec.tiedEmbeddings) table.push({ hf: 'lm_head.weight', shape: [vocabSize, dim], field: 'classifier' });
+  if (!spec.tiedEmbeddings && prefix) table.push({ hf: 'lm_head.weight', shape: [vocabSize, dim], field: 'classifier' });
   return table;
 }
 
-/** Parameters of the matrices llamaLayout names, from the dims alone: at most the table's (a lower bound for planning). */
+/**
+ * Parameters of the embedding and the layers' matrices, from the dims alone: at most the table's (a lower
+ * bound for planning; an untied lm_head is left out, as a bare base model has none).
+ */
 export function decoderMatrixParameters(spec: DecoderSpec): number {
   const { dim, qDim, kvDim, hiddenDim, vocabSize, nLayers } = spec;
-  return vocabSize * dim * (spec.tiedEmbeddings ? 1 : 2) + nLayers * dim * (2 * qDim + 2 * kvDim + 3 * hiddenDim);
+  return vocabSize * dim + nLayers * dim * (2 * qDim + 2 * kvDim + 3 * hiddenDim);
 }
+
+/** "model." for a causal LM's checkpoint, "" for a bare base model's. */
+export const basePrefix = (has: (hf: string) => boolean) => (!has('model.embed_tokens.weight') && has('embed_tokens.weight') ? '' : 'model.');
 
 /** Gather the loaded tensors into the fields the forward pass reads (a tied classifier is tokEmb). */
 export function bindDecoder(spec: DecoderSpec, table: WeightEntry[], get: (e: WeightEntry) => Tensor): DecoderWeights {
   const { top, layers } = gather(table, spec.nLayers, get);
   return {
-    tokEmb: top.tokEmb, finalNorm: top.finalNorm, classifier: top.classifier ?? top.tokEmb,
+    tokEmb: top.tokEmb, finalNorm: top.finalNorm, classifier: top.classifier ?? (spec.tiedEmbeddings ? top.tokEmb : undefined),
     layers: layers as unknown as LayerWeights[],
   };
 }
 
-/** Every RMSNorm weight of the model, for Gemma's (1 + w) made once at load. */
-export function normWeights(w: DecoderWeights): Tensor[] {
-  const norms = [w.finalNorm];
-  for (const L of w.layers) norms.push(...[L.attnNorm, L.ffnNorm, L.qNorm, L.kNorm, L.attnPostNorm, L.ffnPostNorm].filter((t) => t !== undefined));
-  return norms;
+/**
+ * The weights as the graph reads them, from the loaded tensors: bound by the table, and Gemma's RMSNorm
+ * gains turned into (1 + w) once here, so the norm kernel is the same for every family.
+ */
+export function decoderWeights(spec: DecoderSpec, table: WeightEntry[], get: (e: WeightEntry) => Tensor, arena: Arena): DecoderWeights {
+  const w = bindDecoder(spec, table, get);
+  if (spec.normPlusOne) {
+    const norms = [w.finalNorm, ...w.layers.flatMap((L) => [L.attnNorm, L.ffnNorm, L.qNorm, L.kNorm, L.attnPostNorm, L.ffnPostNorm])];
+    for (const t of norms) if (t) arena.f32(t.ptr, t.shape[0]).forEach((g, i, a) => { a[i] = g + 1; });
+  }
+  return w;
 }
 
 /** KV cache element type: f16 halves the cache (values rounded to nearest f16). */
@@ -253,7 +267,7 @@ function block(ops: Ops, spec: DecoderSpec, L: LayerWeights, s: Activations, T: 
 /** x (T, dim) = the token embeddings of ids, scaled for Gemma. */
 function embed(ops: Ops, spec: DecoderSpec, w: DecoderWeights, x: Tensor, ids: ArrayLike<number>): void {
   ops.embed(x, w.tokEmb, ids);
-  if (spec.embedScale !== 1) ops.scale(x, spec.embedScale, ids.length);
+  if (spec.embedScale !== 1) ops.scale(x, ids.length, spec.embedScale);
 }
 
 /**
@@ -282,8 +296,8 @@ export function forward(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: RunSt
 
 /** s.logits (vocabSize,) = classifier · s.x[row], soft-capped where the spec says. */
 export function logitsAt(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: RunState, row: number, trace?: TraceHook): void {
-  ops.matmul({ ...s.logits, shape: [1, s.logits.shape[0]] }, rowsFrom(s.x, row), w.classifier, 1);
-  if (spec.finalSoftcap) ops.softcap(s.logits, spec.finalSoftcap, 1);
+  ops.matmul({ ...s.logits, shape: [1, s.logits.shape[0]] }, rowsFrom(s.x, row), w.classifier!, 1);
+  if (spec.finalSoftcap) ops.softcap({ ...s.logits, shape: [1, s.logits.shape[0]] }, 1, spec.finalSoftcap);
   trace?.('logits', -1, s.logits);
 }
 

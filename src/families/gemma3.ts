@@ -2,7 +2,7 @@
 // with (1 + w), four norms per layer (sandwich), GeGLU with tanh-GELU, q/k norms, scores scaled by
 // query_pre_attn_scalar^-½, and sliding/full layers each with a RoPE of its own.
 import { ConfigError } from '../errors.js';
-import { DECODER_UNREAD, llamaLayout, type DecoderFamily, type DecoderSpec } from './decoder.js';
+import { basePrefix, DECODER_UNREAD, llamaLayout, type DecoderFamily, type DecoderSpec } from './decoder.js';
 import type { WeightEntry } from './family.js';
 import { fieldReader, show } from './config.js';
 import { layerWindows, readDecoderSpec } from './llama.js';
@@ -38,12 +38,12 @@ export const gemma3: DecoderFamily = {
     return gemma;
   },
   unread: DECODER_UNREAD,
-  weights(spec) {
+  weights(spec, has) {
     // Gemma names the attention output's norm post_attention_layernorm (llama's MLP norm): rename.
-    const table: WeightEntry[] = llamaLayout(spec).map((e) =>
+    const table: WeightEntry[] = llamaLayout(spec, has).map((e) =>
       e.field === 'ffnNorm' ? { ...e, hf: e.hf.replace('post_attention_layernorm', 'pre_feedforward_layernorm') } : e);
     for (let layer = 0; layer < spec.nLayers; layer++) {
-      const p = `model.layers.${layer}.`;
+      const p = `${basePrefix(has)}layers.${layer}.`;
       table.push({ hf: p + 'post_attention_layernorm.weight', shape: [spec.dim], field: 'attnPostNorm', layer },
         { hf: p + 'post_feedforward_layernorm.weight', shape: [spec.dim], field: 'ffnPostNorm', layer });
     }

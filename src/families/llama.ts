@@ -51,7 +51,7 @@ export const llama: DecoderFamily = {
   kind: 'decoder',
   readSpec: (config, file) => readDecoderSpec(config, file, 'llama').spec,
   unread: DECODER_UNREAD,
-  weights: (spec) => llamaLayout(spec),
+  weights: (spec, has) => llamaLayout(spec, has),
 };
 
 /** Qwen2 (and DeepSeek-R1-Distill-Qwen): llama with biases on q, k and v, none on o. */
@@ -62,7 +62,7 @@ export const qwen2: DecoderFamily = {
     return { ...spec, qkvBias: true, oBias: false };
   },
   unread: DECODER_UNREAD,
-  weights: (spec) => llamaLayout(spec),
+  weights: (spec, has) => llamaLayout(spec, has),
 };
 
 const LAYER_TYPES = ['full_attention', 'sliding_attention'];

@@ -8,7 +8,7 @@ export const phi3: DecoderFamily = {
   kind: 'decoder',
   readSpec: (config, file) => readDecoderSpec(config, file, 'phi3').spec,
   unread: DECODER_UNREAD,
-  weights(spec) {
+  weights(spec, has) {
     const { dim, qDim, kvDim, hiddenDim } = spec;
     const fused = (e: WeightEntry): WeightEntry[] => {
       const p = e.hf.replace(/self_attn\.[qkv]_proj\.weight$|mlp\.(gate|up)_proj\.weight$/, '');
@@ -21,6 +21,6 @@ export const phi3: DecoderFamily = {
         default: return [e];
       }
     };
-    return llamaLayout(spec).flatMap(fused);
+    return llamaLayout(spec, has).flatMap(fused);
   },
 };

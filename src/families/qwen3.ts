@@ -10,5 +10,5 @@ export const qwen3: DecoderFamily = {
     return { ...spec, qkNorm: true };
   },
   unread: DECODER_UNREAD,
-  weights: (spec) => llamaLayout(spec),
+  weights: (spec, has) => llamaLayout(spec, has),
 };

@@ -14,5 +14,5 @@ export const smollm3: DecoderFamily = {
     return { ...spec, layers: spec.layers.map((kind, l) => ({ ...kind, rope: flags[l] ? 0 : -1 })) };
   },
   unread: DECODER_UNREAD,
-  weights: (spec) => llamaLayout(spec),
+  weights: (spec, has) => llamaLayout(spec, has),
 };

@@ -4,6 +4,7 @@
 import type { ByteReader, ModelFiles } from '../sources/sources.js';
 import { DtypeError, SafetensorsError, ShapeError, SourceError } from '../errors.js';
 import { jsonFault } from './json.js';
+import { isPlainFileName } from '../sources/names.js';
 
 export type StDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'U64'
   | 'BOOL' | 'F8_E4M3' | 'F8_E5M2';
@@ -247,15 +248,15 @@ function checkIndex(weightMap: Map<string, string>, headers: { shard: string; re
   }
 }
 
-/** weight_map as tensor name → shard file name; shard names may not leave the model folder. */
-function parseIndex(label: string, text: string): Map<string, string> {
+/** weight_map as tensor name → shard file name; each a plain file name in the model's folder (see isPlainFileName). */
+export function parseIndex(label: string, text: string): Map<string, string> {
   const index = parseJsonObject(`${label}: index`, text);
   const weightMap = index.weight_map;
   if (!isObject(weightMap)) throw new SafetensorsError(`${label}: weight_map is ${kind(weightMap)}, expected an object`);
   const map = new Map<string, string>();
   for (const [name, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== 'string' || shard === '' || shard.startsWith('/') || shard.split(/[\\/]/).includes('..')) {
-      throw new SafetensorsError(`${label}: weight_map ${q(name)} is ${show(shard)}, expected a shard file name in the folder`);
+    if (typeof shard !== 'string' || !isPlainFileName(shard)) {
+      throw new SafetensorsError(`${label}: weight_map ${q(name)} is ${show(shard)}, expected a shard file name in the model's folder`);
     }
     map.set(name, shard);
   }

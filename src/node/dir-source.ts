@@ -9,6 +9,9 @@ import { SourceError } from '../errors.js';
 /** The largest text file read whole (config, tokenizer.json: 33 MB for Gemma 3's): V8 strings stop near 512 MiB. */
 const MAX_TEXT_BYTES = 256 * 2 ** 20;
 
+/** Whether `path` is an existing directory (a bare `org/name` that is not one is a hub id). */
+export const isDirectory = (path: string) => stat(path).then((s) => s.isDirectory(), () => false);
+
 export async function dirSource(dir: string): Promise<ModelFiles> {
   const st = await stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) throw new SourceError(`${dir}: not a directory`);

@@ -1,12 +1,13 @@
 // A loaded decoder: its weights in the arena, the RoPE tables, the thread pool, and the sessions that
 // run it. Knows no family by name and nothing of text: src/model.ts adds the tokenizer and generation.
 import { checkPlan, type Arena, type RegionPlan, type Tensor } from './arena.js';
-import { OptionError } from '../errors.js';
-import { allocRunState, bindDecoder, normWeights, planRunState, type DecoderSpec, type DecoderWeights, type KvDtype } from '../families/decoder.js';
+import { ConfigError, OptionError } from '../errors.js';
+import { allocRunState, decoderWeights, planRunState, type DecoderSpec, type DecoderWeights, type KvDtype } from '../families/decoder.js';
 import { RopeTable } from '../families/rope.js';
 import type { Loaded, ModelInfo } from './load.js';
 import { actQuantBytes, MIN_PARALLEL_WORK, Ops, qgemmScratchBytes } from './ops.js';
-import { Session, type SessionHost, type SessionOptions, type SessionState } from './session.js';
+import { checkOptions } from '../options.js';
+import { Session, SESSION_OPTIONS, type SessionHost, type SessionOptions, type SessionState } from './session.js';
 import type { ThreadPool } from './threads.js';
 
 export const DEFAULT_CONTEXT = 4096;
@@ -26,15 +27,17 @@ export class Decoder implements SessionHost {
    */
   minParallelWork = MIN_PARALLEL_WORK;
   private readonly spare: SessionState[] = [];
+  private disposed = false;
 
   constructor(loaded: Loaded) {
     this.spec = loaded.spec as DecoderSpec;
     this.arena = loaded.arena;
     this.info = loaded.info;
     this.pool = loaded.pool;
-    this.weights = bindDecoder(this.spec, loaded.table, (e) => loaded.tensors.get(e)!);
-    // Gemma's RMSNorm scales by (1 + w): made once here, so the norm kernel is the same for every family.
-    if (this.spec.normPlusOne) for (const t of normWeights(this.weights)) this.arena.f32(t.ptr, t.shape[0]).forEach((w, i, a) => { a[i] = w + 1; });
+    this.weights = decoderWeights(this.spec, loaded.table, (e) => loaded.tensors.get(e)!, this.arena);
+    if (!this.weights.classifier) {
+      throw new ConfigError(`${loaded.info.source}: a base model with untied embeddings and no lm_head.weight; it cannot predict tokens (loadEmbedder runs it as an encoder)`);
+    }
     this.ropes = this.spec.ropes.map((r) => new RopeTable(r));
   }
 
@@ -43,6 +46,8 @@ export class Decoder implements SessionHost {
 
   /** A new conversation with its own KV cache (reused from disposed sessions when the sizes match). */
   session(opts: SessionOptions = {}): Session {
+    if (this.disposed) throw new OptionError(`${this.info.source}: model used after dispose()`);
+    checkOptions(opts, SESSION_OPTIONS, 'session options');
     const ctx = opts.contextLength ?? Math.min(this.spec.seqLen, DEFAULT_CONTEXT);
     const C = opts.prefillChunk ?? DEFAULT_PREFILL_CHUNK;
     if (!Number.isInteger(ctx) || ctx < 1 || ctx > this.spec.seqLen) {
@@ -82,6 +87,12 @@ export class Decoder implements SessionHost {
   /** Called by Session.dispose(): the state is kept for a later session of the same sizes. */
   releaseState(s: SessionState): void { this.spare.push(s); }
 
-  /** Stop the worker threads; the model must not be used afterwards. */
-  async dispose(): Promise<void> { await this.pool?.close(); }
+  /** Stop the worker threads; using the model afterwards is an OptionError. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.pool?.close();
+  }
+
+  /** `await using model = await loadModel(...)` disposes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> { await this.dispose(); }
 }

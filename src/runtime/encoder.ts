@@ -2,11 +2,12 @@
 // their own graph; decoder families (Qwen3-Embedding, EmbeddingGemma) run the decoder's encode pass.
 import { checkPlan, type Arena, type Tensor } from './arena.js';
 import { allocEncoderState, bindBert, forward as bertForward, planEncoderState, type BertSpec } from '../families/bert.js';
-import { allocEncodeState, bindDecoder, encode, normWeights, planEncodeState, type DecoderSpec } from '../families/decoder.js';
+import { allocEncodeState, decoderWeights, encode, planEncodeState, type DecoderSpec } from '../families/decoder.js';
 import { RopeTable } from '../families/rope.js';
 import type { Loaded, ModelInfo } from './load.js';
 import { MIN_PARALLEL_WORK, Ops } from './ops.js';
 import type { ThreadPool } from './threads.js';
+import { OptionError } from '../errors.js';
 
 /** The size facts an embedder reads of any encoder spec. */
 export type EncoderSpec = Pick<BertSpec | DecoderSpec, 'modelType' | 'dim' | 'vocabSize' | 'seqLen' | 'nLayers'>;
@@ -18,6 +19,7 @@ export class Encoder {
   readonly pool?: ThreadPool;
   readonly ops: Ops;
   /** Runs one packed batch: hidden states in the returned tensor, sequence i at rows [offsets[i], offsets[i+1]). */
+  private disposed = false;
   private readonly pass: (N: number, S: number, L: number, seqs: number[][]) => { h: Tensor; offsets: number[] };
 
   constructor(loaded: Loaded) {
@@ -37,8 +39,7 @@ export class Encoder {
         return { h: s.x, offsets: bertForward(this.ops, spec, w, s, arena, seqs) };
       };
     } else {
-      const spec = loaded.spec as DecoderSpec, w = bindDecoder(spec, loaded.table, get);
-      if (spec.normPlusOne) for (const t of normWeights(w)) arena.f32(t.ptr, t.shape[0]).forEach((x, i, a) => { a[i] = x + 1; });
+      const spec = loaded.spec as DecoderSpec, w = decoderWeights(spec, loaded.table, get, arena);
       const ropes = spec.ropes.map((r) => new RopeTable(r));
       this.spec = spec;
       this.pass = (N, S, L, seqs) => {
@@ -56,6 +57,7 @@ export class Encoder {
    * next overwrites them. Scratch is sized once for the largest batch and released at the end.
    */
   run(batches: number[][][], each: (h: Float32Array, offsets: number[], b: number) => void): void {
+    if (this.disposed) throw new OptionError(`${this.info.source}: embedder used after dispose()`);
     const mark = this.arena.mark();
     try {
       // reduce, not Math.max(...): a corpus of 10⁵ inputs would overflow the argument stack.
@@ -73,6 +75,9 @@ export class Encoder {
     }
   }
 
-  /** Stop the worker threads; the encoder must not be used afterwards. */
-  async dispose(): Promise<void> { await this.pool?.close(); }
+  /** Stop the worker threads; using the encoder afterwards is an OptionError. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.pool?.close();
+  }
 }

@@ -11,6 +11,7 @@ import { parseJson } from '../formats/json.js';
 import { openCheckpoint, type Checkpoint, type TensorInfo } from '../formats/safetensors.js';
 import type { ModelFiles } from '../sources/sources.js';
 import { defaultSpawner, resolveThreads, ThreadPool } from './threads.js';
+import { optionKeys } from '../options.js';
 import { kernelModule, type SimdFlavor, type WasmInput } from './wasm.js';
 import { checkQuantize, decoderStorage, encoderStorage, leastBytesPerParameter, loadRows, stagingBytes, tensorBytes, type Quantize, type Storage } from './weights.js';
 
@@ -35,6 +36,8 @@ export interface LoadOptions {
   /** Called as tensor bytes arrive. */
   onProgress?: (p: { loadedBytes: number; totalBytes: number }) => void;
 }
+
+export const LOAD_OPTIONS = optionKeys<LoadOptions>()('simd', 'wasm', 'memoryBudgetBytes', 'threads', 'quantize', 'onProgress');
 
 /** What `tide info` prints. */
 export interface ModelInfo {

@@ -4,6 +4,7 @@ import { forward, logitsAt, type DecoderSpec, type DecoderWeights, type RunState
 import type { RopeTable } from '../families/rope.js';
 import type { Arena } from './arena.js';
 import type { Ops, QuantScratch } from './ops.js';
+import { optionKeys } from '../options.js';
 
 /** A session's state: activations and KV cache, and its q8/q4 scratch. */
 export interface SessionState { run: RunState; scratch: QuantScratch }
@@ -27,6 +28,8 @@ export interface SessionOptions {
   /** KV cache element type: 'f16' halves its memory (keys and values rounded to f16); default 'f32'. */
   kvCache?: 'f32' | 'f16';
 }
+
+export const SESSION_OPTIONS = optionKeys<SessionOptions>()('contextLength', 'prefillChunk', 'threads', 'kvCache');
 
 export class Session {
   private state: SessionState | undefined;

@@ -12,27 +12,30 @@ export interface CacheWriter {
   abort(): Promise<void>;
 }
 
-/** A store of downloaded files keyed by URL. A file is either absent, known missing (HTTP 404), or complete. */
+/**
+ * A store of downloaded files keyed by URL. A file is either absent or complete; a file that fails a
+ * check when read back (size, safetensors header) is evicted and downloaded again.
+ */
 export interface ModelCache {
   /** Where the files live, for messages (a directory, "Cache API: tide", "memory"). */
   readonly label: string;
-  /** A complete file, 'missing' when the server answered 404 for it, or undefined when never stored. */
-  get(url: string): Promise<ByteReader | 'missing' | undefined>;
-  /** Remember that the server has no such file, so offline loads know it is optional, not uncached. */
-  putMissing(url: string): Promise<void>;
+  /** A complete file, or undefined when none is stored. */
+  get(url: string): Promise<ByteReader | undefined>;
   begin(url: string): Promise<CacheWriter>;
+  /** Forget the file (it failed a check); nothing happens when there is none. */
+  evict(url: string): Promise<void>;
 }
 
 /** Keeps files in JS memory for the life of the object (no persistence; edge runtimes, `cache: false`). */
 export function memoryCache(): ModelCache {
-  const files = new Map<string, Uint8Array | 'missing'>();
+  const files = new Map<string, Uint8Array>();
   return {
     label: 'memory',
     async get(url) {
       const f = files.get(url);
-      return f === undefined || f === 'missing' ? f : bytesReader(f, url);
+      return f && bytesReader(f, url);
     },
-    async putMissing(url) { files.set(url, 'missing'); },
+    async evict(url) { files.delete(url); },
     async begin(url) {
       const chunks = new Chunks();
       return {
@@ -48,9 +51,6 @@ export function memoryCache(): ModelCache {
   };
 }
 
-// A 404 is stored as an empty response with this status, so `get` can tell it from a real file.
-const MISSING_STATUS = 404;
-
 /**
  * Browser store on the Cache API (`caches.open(name)`). A file is put only once complete, and
  * Cache.put replaces an entry atomically, so a cut-off download never shows up as a cached file.
@@ -61,13 +61,9 @@ export function browserCache(name = 'tide'): ModelCache {
     label: `Cache API: ${name}`,
     async get(url) {
       const res = await (await open()).match(url);
-      if (!res) return undefined;
-      if (res.status === MISSING_STATUS) return 'missing';
-      return bytesReader(new Uint8Array(await res.arrayBuffer()), url);
+      return res && bytesReader(new Uint8Array(await res.arrayBuffer()), url);
     },
-    async putMissing(url) {
-      await (await open()).put(url, new Response(null, { status: MISSING_STATUS }));
-    },
+    async evict(url) { await (await open()).delete(url); },
     async begin(url) {
       const chunks = new Chunks();
       return {
@@ -84,7 +80,7 @@ export function browserCache(name = 'tide'): ModelCache {
 }
 
 /**
- * The store `loadModel` uses when none is given: a directory under ~/.cache/tide in Node, Deno and Bun
+ * The store `loadModel` uses for base URLs when none is given: a directory under ~/.cache/tide in Node, Deno and Bun
  * (see src/node/cache.ts), the Cache API in browsers, memory elsewhere (Workers bundle their weights).
  */
 export async function defaultCache(cacheDir?: string): Promise<ModelCache> {

@@ -1,81 +1,76 @@
-// Model files from a base URL or a Hugging Face hub id, downloaded once into a cache (whole files,
-// not range requests: a cached file is then complete and verifiable by its length) with progress.
-import { defaultCache, memoryCache, type ModelCache } from './cache.js';
-import { openUrl, save, type Opened } from './download.js';
-import { OptionError, SourceError } from '../errors.js';
+// Model files from a base URL or a Hugging Face hub id, downloaded once into a cache (whole files, not
+// range requests: a cached file is then complete and checkable) with progress, at most four at a time.
+import type { FileSource, Limit, SourceOptions } from './options.js';
+import { defaultCache, memoryCache, type CacheWriter, type ModelCache } from './cache.js';
+import { openUrl, save, type Expect, type Opened, type RequestOptions } from './download.js';
+import { env, hubEndpoint, parseHubRef, type HubFile } from './hub.js';
+import { openHub } from './hub-source.js';
+import { fileUrl } from './names.js';
+import { parseIndex, readHeader } from '../formats/safetensors.js';
+import { OptionError, SafetensorsError, SourceError } from '../errors.js';
 import type { ByteReader, ModelFiles } from './sources.js';
 
-export interface SourceOptions {
-  /** Where downloads are kept: a ModelCache, or false for memory only. Default: ~/.cache/tide (Node), Cache API (browsers). */
-  cache?: ModelCache | false;
-  /** Node: the default cache's directory (default $TIDE_CACHE, else ~/.cache/tide). */
-  cacheDir?: string;
-  /** Use the cache only; a file that is not there is an error, never a request. */
-  offline?: boolean;
-  /** Milliseconds without receiving any bytes before a request fails (default 30000). */
-  timeoutMs?: number;
-  /** The hub for `hf:` ids (default $HF_ENDPOINT, else https://huggingface.co). */
-  hubUrl?: string;
-  /** Sent with every request, e.g. `{ Authorization: 'Bearer hf_…' }` for gated models. */
-  headers?: Record<string, string>;
-  /** The fetch to use (default globalThis.fetch). */
-  fetch?: typeof fetch;
-  /** Called as file bytes arrive or are found in the cache. */
-  onDownloadProgress?: (p: DownloadProgress) => void;
-}
-
-/** One file's progress and the sum over every file of this load known so far. */
-export interface DownloadProgress {
-  file: string;
-  fileLoadedBytes: number;
-  /** NaN when the server sent no Content-Length. */
-  fileTotalBytes: number;
-  loadedBytes: number;
-  totalBytes: number;
-  /** The file was already in the cache. */
-  cached: boolean;
-}
+export { SOURCE_OPTIONS, type DownloadProgress, type FileSource, type Limit, type SourceOptions } from './options.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-const HUB = 'https://huggingface.co';
-const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
+export const DEFAULT_MAX_WEIGHT_BYTES = 64 * 2 ** 30;
+export const DEFAULT_MAX_JSON_BYTES = 64 * 2 ** 20;
+/** Downloads of one load running at once. */
+export const MAX_PARALLEL = 4;
 const INDEX = 'model.safetensors.index.json';
+const SINGLE = 'model.safetensors';
 /** Files a model may have besides its weights; only config.json is required. */
 const EXTRAS = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'];
 
 /** Whether `ref` names a remote model (http(s) URL or `hf:` id) rather than a local directory. */
 export const isRemote = (ref: string) => /^(https?:\/\/|hf:)/i.test(ref);
+const isUrl = (ref: string) => /^https?:\/\//i.test(ref);
 
-/** The base URL (ending in "/") for an http(s) URL or `hf:org/name[@revision]`. */
+/** The base URL (ending in "/") for an http(s) URL or a hub id (`hf:org/name[@revision]`). */
 export function modelBaseUrl(ref: string, hubUrl?: string): string {
-  if (!ref.startsWith('hf:')) return ref.endsWith('/') ? ref : `${ref}/`;
-  const [id, rev = 'main', ...extra] = ref.slice(3).split('@');
-  if (!HUB_ID.test(id) || extra.length || rev === '') {
-    throw new OptionError(`${ref}: not a hub id; expected hf:org/name or hf:org/name@revision`);
+  if (!isUrl(ref)) {
+    const r = parseHubRef(ref);
+    return `${hubEndpoint(hubUrl)}/${r.id}/resolve/${encodeURIComponent(r.revision)}/`;
   }
-  const env = typeof process !== 'undefined' ? process.env?.HF_ENDPOINT : undefined;
-  const hub = (hubUrl ?? env ?? HUB).replace(/\/+$/, '');
-  return `${hub}/${id}/resolve/${encodeURIComponent(rev)}/`;
+  const u = new URL(ref);
+  u.search = '';
+  u.hash = '';
+  if (!u.pathname.endsWith('/')) u.pathname += '/';
+  return u.href;
 }
 
 /** ModelFiles over a URL or hub id; `prefetch` downloads the standard files together (one overall total). */
 export class RemoteFiles implements ModelFiles {
   readonly label: string;
-  private readonly base: string;
   private readonly pending = new Map<string, Promise<ByteReader | 'missing'>>();
+  /** Files answered 404 in this load: not asked again by it, and not remembered after it. */
+  private readonly missing = new Set<string>();
   private readonly progress = new Map<string, { loaded: number; total: number }>();
+  private loadedBytes = 0;
+  private totalBytes = 0;
 
-  private constructor(readonly ref: string, private readonly cache: ModelCache, private readonly o: SourceOptions) {
-    this.base = modelBaseUrl(ref, o.hubUrl);
-    this.label = ref.startsWith('hf:') ? `${ref} (${this.base})` : this.base;
+  private constructor(private readonly src: FileSource, private readonly o: SourceOptions, private readonly offline: boolean,
+    private readonly request: (signal: AbortSignal) => RequestOptions) {
+    this.label = src.label;
   }
 
   static async open(ref: string, o: SourceOptions = {}): Promise<RemoteFiles> {
-    const cache = o.cache === false ? memoryCache() : o.cache ?? await defaultCache(o.cacheDir);
-    return new RemoteFiles(ref, cache, o);
+    for (const k of ['maxWeightBytes', 'maxJsonBytes', 'timeoutMs'] as const) {
+      const v = o[k];
+      if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new OptionError(`${k} ${v}: expected a positive integer`);
+    }
+    if (isUrl(ref)) {
+      const base = modelBaseUrl(ref);
+      const cache = o.cache === false ? memoryCache() : o.cache ?? await defaultCache(o.cacheDir);
+      const request = requester(o, new URL(base).origin);
+      return new RemoteFiles(urlSource(base, cache), o, o.offline === true, request);
+    }
+    const request = requester(o, new URL(hubEndpoint(o.hubUrl)).origin);
+    const { src, offline } = await openHub(ref, o, request(new AbortController().signal), limitFor(o, 'revision.json'));
+    return new RemoteFiles(src, o, offline, request);
   }
 
-  url(name: string): string { return new URL(name, this.base).href; }
+  url(name: string): string { return this.src.url(name); }
 
   async text(name: string): Promise<string | undefined> {
     const r = await this.take(name, false);
@@ -91,22 +86,29 @@ export class RemoteFiles implements ModelFiles {
 
   async open(name: string): Promise<ByteReader> {
     const r = await this.take(name, true);
-    if (r === 'missing') throw new SourceError(`${this.url(name)}: HTTP 404 Not Found`);
+    if (r === 'missing') throw new SourceError(this.absent(name));
     return r;
   }
 
-  /** Download config, tokenizer and weights (shards named by the index) at once; fails if a required one is missing. */
+  /**
+   * Download config, tokenizer and weights (shards named by the index, each checked to be a plain file
+   * name before any is requested), MAX_PARALLEL at a time; fails if a required one is missing.
+   */
   async prefetch(): Promise<void> {
     const index = await this.text(INDEX);
-    const weights = index === undefined ? ['model.safetensors'] : shardNames(index);
+    const weights = new Set(index === undefined ? [SINGLE] : parseIndex(`${this.label.replace(/\/+$/, '')}/${INDEX}`, index).values());
     const names = [...EXTRAS, ...weights];
     const ctrl = new AbortController();
-    const jobs = names.map((n) => this.fetchFile(n, ctrl.signal, n === 'config.json' || weights.includes(n)));
+    const slot = limiter(MAX_PARALLEL);
+    const jobs = names.map((n) => slot(async () => {
+      if (ctrl.signal.aborted) throw ctrl.signal.reason; // a queued file after another failed: not even the cache
+      return this.fetchFile(n, ctrl.signal, n === 'config.json' || weights.has(n));
+    }));
     jobs.forEach((j, i) => this.pending.set(names[i], j));
     const settled = await Promise.allSettled(jobs.map((j) => j.catch((e) => { ctrl.abort(e); throw e; })));
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
-      for (const [i, s] of settled.entries()) if (s.status === 'fulfilled' && s.value !== 'missing') await s.value.close();
+      for (const s of settled) if (s.status === 'fulfilled' && s.value !== 'missing') await s.value.close();
       for (const n of names) this.pending.delete(n);
       throw ctrl.signal.reason ?? failed.reason;
     }
@@ -127,60 +129,132 @@ export class RemoteFiles implements ModelFiles {
   }
 
   private async fetchFile(name: string, signal: AbortSignal, required: boolean): Promise<ByteReader | 'missing'> {
-    const url = this.url(name);
-    const hit = await this.cache.get(url);
-    if (hit === 'missing') return this.missing(url, required);
-    if (hit) {
-      this.report(name, hit.size, hit.size, true);
-      return hit;
-    }
-    if (this.o.offline) {
+    const url = this.src.url(name);
+    const listed = this.src.listed(name);
+    if (listed === 'missing' || this.missing.has(name)) return this.miss(name, required);
+    const hit = await this.fromCache(name, listed?.size);
+    if (hit) return hit;
+    if (this.offline) {
       if (!required) return 'missing';
-      throw new SourceError(`${url}: not in the cache (${this.cache.label}) and offline is set`);
+      throw new SourceError(this.src.notCached(name));
     }
-    const opened = await openUrl(url, {
-      fetch: this.o.fetch ?? globalThis.fetch.bind(globalThis), headers: this.o.headers,
-      timeoutMs: this.o.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal,
-    });
+    const opened = await openUrl(url, this.request(signal));
     if (opened === 'missing') {
-      // Only optional files are remembered as missing (so offline loads know them); a required one
-      // may appear later, and a remembered 404 would then outlive the fix.
-      if (!required) await this.cache.putMissing(url);
-      return this.missing(url, required);
+      this.missing.add(name);
+      return this.miss(name, required);
     }
     return this.download(name, opened);
   }
 
+  /** A cached file that passes its checks; one that fails is evicted (then downloaded again, unless offline). */
+  private async fromCache(name: string, size: number | undefined): Promise<ByteReader | undefined> {
+    const hit = await this.src.cached(name);
+    if (!hit) return undefined;
+    const problem = await cacheProblem(name, hit, size);
+    if (problem === undefined) {
+      this.report(name, hit.size, hit.size, true);
+      return hit;
+    }
+    await hit.close();
+    await this.src.evict(name);
+    if (this.offline) throw new SourceError(`${problem}; removed from the cache, and offline is set`);
+    return undefined;
+  }
+
   private async download(name: string, opened: Opened): Promise<ByteReader> {
-    this.report(name, 0, opened.totalBytes, false);
-    const writer = await this.cache.begin(opened.url).catch(async (e) => {
+    const { writer, expect } = await this.src.receive(name, opened.first, limitFor(this.o, name)).catch(async (e) => {
       opened.timer.stop();
       await opened.res.body?.cancel().catch(() => undefined);
       throw e;
     });
-    return save(opened, writer, (loaded) => this.report(name, loaded, opened.totalBytes, false));
+    const total = expect.bytes ?? opened.length;
+    this.report(name, 0, total, false);
+    return save(opened, writer, expect, (loaded) => this.report(name, loaded, total, false));
   }
 
-  private missing(url: string, required: boolean): 'missing' {
-    if (required) throw new SourceError(`${url}: HTTP 404 Not Found`);
+  private miss(name: string, required: boolean): 'missing' {
+    if (required) throw new SourceError(this.absent(name));
     return 'missing';
   }
 
+  private absent(name: string): string {
+    return `${this.url(name)}: ${this.src.listed(name) === 'missing' ? 'no such file in the repository' : 'HTTP 404 Not Found'}`;
+  }
+
   private report(file: string, loaded: number, total: number, cached: boolean): void {
-    this.progress.set(file, { loaded, total });
-    if (!this.o.onDownloadProgress) return;
-    let loadedBytes = 0, totalBytes = 0;
-    for (const p of this.progress.values()) { loadedBytes += p.loaded; totalBytes += Number.isNaN(p.total) ? p.loaded : p.total; }
-    this.o.onDownloadProgress({ file, fileLoadedBytes: loaded, fileTotalBytes: total, loadedBytes, totalBytes, cached });
+    const counted = Number.isNaN(total) ? loaded : total;
+    const prev = this.progress.get(file) ?? { loaded: 0, total: 0 };
+    this.loadedBytes += loaded - prev.loaded;
+    this.totalBytes += counted - prev.total;
+    this.progress.set(file, { loaded, total: counted });
+    this.o.onDownloadProgress?.({ file, fileLoadedBytes: loaded, fileTotalBytes: total, loadedBytes: this.loadedBytes, totalBytes: this.totalBytes, cached });
   }
 }
 
-/** Shard file names from model.safetensors.index.json; none when it is not valid (openCheckpoint reports that). */
-function shardNames(indexText: string): string[] {
+/** Files under a base URL, kept in a ModelCache keyed by URL. */
+function urlSource(base: string, cache: ModelCache): FileSource {
+  const url = (name: string) => fileUrl(base, name);
+  return {
+    label: base,
+    url,
+    listed: () => undefined,
+    cached: (name) => cache.get(url(name)),
+    evict: (name) => cache.evict(url(name)),
+    receive: async (name, _first, limit) => ({ writer: await cache.begin(url(name)), expect: { ...limit } }),
+    notCached: (name) => `${url(name)}: not in the cache (${cache.label}) and offline is set`,
+  };
+}
+
+/** Why a cached file cannot be used: a size other than the hub lists, or a broken safetensors header. */
+async function cacheProblem(name: string, r: ByteReader, size: number | undefined): Promise<string | undefined> {
+  if (size !== undefined && r.size !== size) return `${r.label}: cached copy is ${r.size} bytes, the hub lists ${size}`;
+  if (!name.endsWith('.safetensors')) return undefined;
   try {
-    const map = (JSON.parse(indexText) as { weight_map?: Record<string, unknown> }).weight_map ?? {};
-    return [...new Set(Object.values(map).filter((v): v is string => typeof v === 'string'))];
-  } catch {
-    return [];
+    await readHeader(r);
+    return undefined;
+  } catch (e) {
+    if (e instanceof SafetensorsError) return e.message;
+    throw e;
   }
+}
+
+export function limitFor(o: SourceOptions, name: string): Limit {
+  return name.endsWith('.safetensors')
+    ? { maxBytes: o.maxWeightBytes ?? DEFAULT_MAX_WEIGHT_BYTES, maxOption: 'maxWeightBytes' }
+    : { maxBytes: o.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES, maxOption: 'maxJsonBytes' };
+}
+
+/**
+ * Request options with credentials bound to origins: `headers` to the model's own origin, the token
+ * (option, else $HF_TOKEN unless headers carry an Authorization) to the hub's. Any other origin, such
+ * as the CDN a redirect leads to, gets neither.
+ */
+function requester(o: SourceOptions, origin: string): (signal: AbortSignal) => RequestOptions {
+  const byOrigin = new Map<string, Headers>();
+  if (o.headers) byOrigin.set(origin, new Headers(o.headers));
+  const hub = new URL(hubEndpoint(o.hubUrl)).origin;
+  const token = o.token ?? (byOrigin.get(hub)?.has('authorization') ? undefined : env('HF_TOKEN') || undefined);
+  if (token) {
+    const h = new Headers(byOrigin.get(hub));
+    h.set('authorization', `Bearer ${token}`);
+    byOrigin.set(hub, h);
+  }
+  const f = o.fetch ?? globalThis.fetch.bind(globalThis);
+  return (signal) => ({ fetch: f, headersFor: (u) => byOrigin.get(u.origin), timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal });
+}
+
+/** Runs at most `n` of the functions given to it at once, in the order given. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async (fn) => {
+    if (active < n) active++;
+    else await new Promise<void>((ok) => queue.push(ok)); // a finishing job hands its slot over
+    try {
+      return await fn();
+    } finally {
+      const next = queue.shift();
+      if (next) next(); else active--;
+    }
+  };
 }

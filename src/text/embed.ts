@@ -3,7 +3,9 @@
 // packed batches, and compare vectors (cosine, top-k).
 import { OptionError, TokenizerError } from '../errors.js';
 import { Encoder } from '../runtime/encoder.js';
-import { loadCheckpoint, type LoadOptions } from '../runtime/load.js';
+import { LOAD_OPTIONS, loadCheckpoint, type LoadOptions } from '../runtime/load.js';
+import { checkOptions, optionKeys } from '../options.js';
+import { SOURCE_OPTIONS } from '../sources/remote.js';
 import type { Ops } from '../runtime/ops.js';
 import { applyDense, l2normalize, pool, POOLINGS, readSentenceConfig, type Pooling, type SentenceConfig } from './pooling.js';
 import type { ModelFiles } from '../sources/sources.js';
@@ -49,6 +51,9 @@ export interface EmbeddingMatrix {
 
 /** One vector per input (views into one packed matrix), and which inputs were truncated. */
 export type Embeddings = Float32Array[] & { truncated: number[]; tokens: number[] };
+
+export const EMBED_OPTIONS = optionKeys<EmbedOptions>()('batchSize', 'normalize', 'pooling', 'prompt', 'promptText');
+export const EMBEDDER_OPTIONS = [...LOAD_OPTIONS, ...optionKeys<Omit<EmbedderOptions, keyof LoadOptions>>()('onWarning', 'maxSeqLength')];
 
 export const DEFAULT_BATCH_SIZE = 32;
 /**
@@ -104,6 +109,7 @@ export class Embedder {
 
   /** The same vectors as one (rows, dim) matrix. */
   async embedMatrix(inputs: readonly string[] | readonly (readonly number[])[], opts: EmbedOptions = {}): Promise<EmbeddingMatrix> {
+    checkOptions(opts, EMBED_OPTIONS, 'embed options');
     const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
     const mode = opts.pooling ?? this.config.pooling;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new OptionError(`batchSize ${batchSize} must be a positive integer`);
@@ -178,6 +184,9 @@ export class Embedder {
 
   /** Stop the worker threads; the embedder must not be used afterwards. */
   async dispose(): Promise<void> { await this.encoder.dispose(); }
+
+  /** `await using e = await loadEmbedder(...)` disposes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> { await this.dispose(); }
 }
 
 /**
@@ -197,18 +206,19 @@ export async function loadEmbedderFrom(files: ModelFiles, opts: EmbedderOptions 
 }
 
 /**
- * Load an encoder from a local directory (Node), a base URL, a hub id (`hf:org/name[@revision]`), or any
+ * Load an encoder from a local directory (Node), a base URL, a hub id (`[hf:]org/name[@revision]`), or any
  * ModelFiles source; downloads go through the cache, as loadModel's.
  *
  * @example
  * ```ts
- * const e = await loadEmbedder('../shared/models/tiny-bert');   // no tokenizer.json: ids in
+ * const e = await loadEmbedder('test/fixtures/models/tiny-bert'); // no tokenizer.json: ids in
  * const [v] = await e.embed([[20, 36, 118, 81, 189, 48, 157]]);
  * console.log(v.length, v[0].toFixed(4));                        // 64 0.0020 (mean-pooled, L2-normalised)
  * await e.dispose();
  * ```
  */
 export async function loadEmbedder(source: string | ModelFiles, opts: EmbedderOptions & SourceOptions = {}): Promise<Embedder> {
+  checkOptions(opts, [...EMBEDDER_OPTIONS, ...SOURCE_OPTIONS], 'loadEmbedder options');
   return withModelFiles(source, opts, (files) => loadEmbedderFrom(files, opts));
 }
 

@@ -1,5 +1,6 @@
 // The generation loop: a prompt (text, chat messages or ids) in, sampled tokens out, with text
 // streamed as it becomes stable, stop strings cut, AbortSignal cancellation, and timings.
+import { checkOptions, optionKeys } from '../options.js';
 import { ChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat.js';
 import { ContextOverflowError, OptionError, TemplateError, TokenizerError } from '../errors.js';
 import { promptOpensReasoning, splitReasoning } from './reasoning.js';
@@ -26,6 +27,9 @@ export interface GenerateOptions extends SamplingOptions {
   /** For chat messages: add_generation_prompt, tools, documents, and any other key as a template variable (enable_thinking, ...). */
   chat?: ChatTemplateOptions;
 }
+
+export const GENERATE_OPTIONS = optionKeys<GenerateOptions>()('maxTokens', 'stopIds', 'stop', 'signal', 'session', 'chat',
+  'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'presencePenalty', 'frequencyPenalty', 'logitBias', 'seed');
 
 export type FinishReason = 'stop' | 'length' | 'abort';
 
@@ -182,6 +186,7 @@ export class Generation implements AsyncIterable<string> {
 
 /** Start generating from text (encoded with the model's special tokens), chat messages or ids. */
 export function generate(model: TextModel, prompt: Prompt, opts: GenerateOptions = {}): Generation {
+  checkOptions(opts, GENERATE_OPTIONS, 'generate options');
   const own = new AbortController();
   const signal = opts.signal ? anySignal(opts.signal, own.signal) : own.signal;
   return new Generation((emit) => run(model, prompt, { ...opts, signal }, emit), () => own.abort());

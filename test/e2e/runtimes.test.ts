@@ -33,7 +33,7 @@ test.after(async () => {
 });
 
 for (const [name, flags] of Object.entries(RUNTIMES)) {
-  const bin = join(ROOT, 'node_modules/.bin', name);
+  const bin = join(ROOT, 'test/e2e/node_modules/.bin', name);
   const version = await exec(bin, ['--version']).then((r) => r.stdout.trim(), (e: Error) => `unavailable: ${e.message.split('\n')[0]}`);
   if (version.startsWith('unavailable')) {
     console.log(`runtimes.test.ts: SKIPPED ${name}, ${version}`);
@@ -48,7 +48,7 @@ for (const [name, flags] of Object.entries(RUNTIMES)) {
       const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
       assert.equal(r.dir, greedy.greedy_ids.slice(0, 20));
       assert.equal(r.url, greedy.greedy_ids.slice(0, 20));
-      assert.ok((await readdir(join(cache, `127.0.0.1_${PORT}`, 'weights', 'stories260K'))).includes('model.safetensors'));
+      assert.ok((await readdir(join(cache, `http_127.0.0.1_${PORT}`, 'weights', 'stories260K'))).includes('model.safetensors'));
     } finally {
       await rm(cache, { recursive: true, force: true });
     }

@@ -17,7 +17,7 @@ const post = (body: unknown) => fetch(URL_, { method: 'POST', body: JSON.stringi
 
 test.before(async () => {
   await promisify(execFile)('node', [join(ROOT, 'examples/worker/build.mjs')]);
-  const bin = join(ROOT, 'node_modules/.bin/workerd');
+  const bin = join(ROOT, 'test/e2e/node_modules/.bin/workerd');
   const started = await startProcess(bin, ['serve', join(ROOT, 'examples/worker/config.capnp'), '--socket-addr', `http=127.0.0.1:${PORT}`],
     async () => (await fetch(`http://127.0.0.1:${PORT}/`)).status === 404);
   workerd = started.child;

@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { bytesReader, type ModelFiles } from '../../src/index.js';
 import { SourceError } from '../../src/errors.js';
-import { sharedModel } from '../paths.js';
+import { fixtureModel } from '../paths.js';
 
-export const TINY_BERT = sharedModel('tiny-bert');
+export const TINY_BERT = fixtureModel('tiny-bert');
 
 /** tiny-bert's files, with `over[name]` replacing a file's content, or removing it when null. */
 export function tinyBertFiles(over: Record<string, string | Uint8Array | null> = {}): ModelFiles {

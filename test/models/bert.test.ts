@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { bertSpecFromConfig, ConfigError, loadEmbedder, loadEmbedderFrom, SafetensorsError, type Embedder } from '../../src/index.js';
-import { firstMismatches, oracle, SHARED } from '../paths.js';
+import { firstMismatches, fixtureConfig, oracle } from '../paths.js';
 import { rewriteCheckpoint, TINY_BERT, tinyBertFiles } from './bert-files.js';
 
 /** The issue's bound. Measured vs float64: max abs error 3.8e-8 / 6.1e-8 (embeddings, baseline / relaxed), 9.8e-7 (hidden states). */
@@ -118,7 +118,7 @@ test('checkpoint: a task model\'s "bert." prefix loads; pooler/MLM extras are ig
 });
 
 test('spec: all-MiniLM-L6-v2 config; roberta position offset; unsupported activation and position types', () => {
-  const mini = JSON.parse(readFileSync(`${SHARED}/models/configs/all-minilm-l6-v2/config.json`, 'utf8'));
+  const mini = JSON.parse(readFileSync(`${fixtureConfig('all-minilm-l6-v2')}/config.json`, 'utf8'));
   const s = bertSpecFromConfig(mini);
   assert.equal([s.dim, s.nLayers, s.nHeads, s.headDim, s.hiddenDim, s.vocabSize, s.seqLen, s.positionOffset, s.normEps],
     [384, 6, 12, 32, 1536, 30522, 512, 0, 1e-12]);

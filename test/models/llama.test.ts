@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadModel, generateIds, type Model } from '../../src/index.js';
-import { firstMismatches, oracle, sharedModel, WEIGHTS } from '../paths.js';
+import { firstMismatches, fixtureModel, oracle, WEIGHTS } from '../paths.js';
 import { BOUNDS, QUANT_MODES, firstDifference, maxAbsDiff, type Mode } from './bounds.js';
 
 const greedy = oracle('stories260K-greedy.json');
@@ -69,7 +69,7 @@ for (const mode of QUANT_MODES) {
 
   for (const [dir, atol] of [['stories260K-bf16', b.bf16Atol], ['stories260K-f16', b.f16Atol]] as const) {
     test(`${dir} ${mode}: loads, first 16 greedy ids equal the f32 model's, logits within ${atol}`, async () => {
-      const [m16, m32] = await Promise.all([load(sharedModel(dir), mode), load(shipped, mode)]);
+      const [m16, m32] = await Promise.all([load(fixtureModel(dir), mode), load(shipped, mode)]);
       const r = generateIds(m16, m16.session(), [1], { maxTokens: 16 });
       assert.equal(r.ids, greedy.greedy_ids.slice(0, 16));
       const path = [1, ...r.ids];
@@ -81,7 +81,7 @@ for (const mode of QUANT_MODES) {
   }
 
   test(`tiny-qwen2 ${mode}: logits at every position within ${b.qwenAtol} + ${b.qwenRtol}·|ref| of transformers (float64)`, async () => {
-    const m = await load(sharedModel('tiny-qwen2'), mode);
+    const m = await load(fixtureModel('tiny-qwen2'), mode);
     const { ids, logits } = qwen.logits[0];
     const got = m.session().prefill(ids, { allLogits: true });
     if (mode !== 'none') console.log(`  tiny-qwen2 ${mode} [${m.info.simd}]: max |logit err| ${maxAbsDiff(got, logits.flat()).toExponential(2)} (bound ${b.qwenAtol})`);
@@ -90,7 +90,7 @@ for (const mode of QUANT_MODES) {
   });
 
   test(`tiny-qwen2 ${mode}: 16 greedy ids equal transformers`, async () => {
-    const m = await load(sharedModel('tiny-qwen2'), mode);
+    const m = await load(fixtureModel('tiny-qwen2'), mode);
     const g = qwen.greedy[0];
     const r = generateIds(m, m.session(), g.prompt_ids, { maxTokens: qwen.greedy_steps, stopIds: [] });
     assert.equal(r.ids, g.greedy_ids);

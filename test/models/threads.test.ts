@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadModel, generateIds, OptionError, type Model } from '../../src/index.js';
-import { firstMismatches, oracle, sharedModel, WEIGHTS } from '../paths.js';
+import { firstMismatches, fixtureModel, oracle, WEIGHTS } from '../paths.js';
 import { BOUNDS, QUANT_MODES, firstDifference, type Mode } from './bounds.js';
 
 /**
@@ -50,7 +50,7 @@ for (const mode of QUANT_MODES) {
     });
 
     test(`tiny-qwen2 ${mode}, threads ${threads}: logits at every position within ${b.qwenAtol} + ${b.qwenRtol}·|ref| of transformers`, async () => {
-      await withModel(sharedModel('tiny-qwen2'), threads, mode, (m) => {
+      await withModel(fixtureModel('tiny-qwen2'), threads, mode, (m) => {
         const { ids, logits } = qwen.logits[0];
         const got = m.session().prefill(ids, { allLogits: true });
         const bad = firstMismatches(got, logits.flat(), (w) => b.qwenAtol + b.qwenRtol * Math.abs(w));
@@ -66,8 +66,8 @@ for (const mode of QUANT_MODES) {
       return [m.session().prefill(ids, { allLogits: true }), Float32Array.from(ids.flatMap((id: number) => Array.from(stepped.step(id))))];
     };
     let one: Float32Array[] = [], two: Float32Array[] = [], flavor = '';
-    await withModel(sharedModel('tiny-qwen2'), 1, mode, (m) => { one = run(m); flavor = m.info.simd; });
-    await withModel(sharedModel('tiny-qwen2'), 2, mode, (m) => { two = run(m); });
+    await withModel(fixtureModel('tiny-qwen2'), 1, mode, (m) => { one = run(m); flavor = m.info.simd; });
+    await withModel(fixtureModel('tiny-qwen2'), 2, mode, (m) => { two = run(m); });
     for (const [i, how] of ['prefill', 'step by step'].entries()) {
       const bad = firstMismatches(two[i], one[i], (w) => THREADS_TOL[flavor] * Math.abs(w));
       assert.equal(bad, [], `${how}: ${bad.join('; ')}`);
