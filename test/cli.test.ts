@@ -113,7 +113,7 @@ test('option errors name the option: empty id lists, --simd, --quant, --threads,
 // That the values reach the loader: generate and logits above (--quant q8 at 1 and 2 threads); run and
 // chat load through the same loadText.
 test('every command that loads a model takes --threads and --quant', async () => {
-  for (const cmd of ['generate', 'run', 'chat', 'logits', 'inspect', 'embed']) {
+  for (const cmd of ['generate', 'run', 'chat', 'logits', 'inspect', 'embed', 'serve']) {
     const help = (await tide(cmd, '--help')).stdout;
     assert.ok(help.includes('--threads <n>') && help.includes('--quant <type>'), `${cmd}:\n${help}`);
   }
