@@ -2,7 +2,7 @@
 // then embedded in batches with the event loop running between them.
 import { DEFAULT_BATCH_SIZE } from '../text/embed.js';
 import { invalid, toApiError } from './errors.js';
-import { embedModel, sendJson, tokenize, type EmbedModel, type Exchange, type ServerState } from './state.js';
+import { embedModel, needTokenizer, sendJson, tokenize, type EmbedModel, type Exchange, type ServerState } from './state.js';
 import { parseEmbeddings } from './validate.js';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -11,9 +11,7 @@ export async function embeddings(s: ServerState, x: Exchange): Promise<void> {
   const p = parseEmbeddings(x.body);
   const e = embedModel(s, p.model);
   const input = p.input;
-  if (typeof input[0] === 'string' && !e.embedder.tokenizer) {
-    throw invalid('input', `${e.id}: the model has no tokenizer.json, so it cannot read text; send token ids`, 'no_tokenizer');
-  }
+  if (typeof input[0] === 'string') needTokenizer(e.embedder, e.id, 'input');
   const out = await s.queue.run(x.signal, async () => {
     const ids = typeof input[0] === 'string' ? (await tokenize(s, x, { op: 'embed', texts: input as string[] }, 'input'))?.ids : input as number[][];
     if (!ids) return undefined;

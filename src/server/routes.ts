@@ -36,7 +36,7 @@ async function completions(s: ServerState, x: Exchange): Promise<void> {
   const t = textModel(s, p.model);
   const prompt = p.prompt;
   if (typeof prompt === 'string') {
-    needTokenizer(t, 'prompt');
+    needTokenizer(t.model, t.id, 'prompt');
     if (prompt === '') throw invalid('prompt', 'prompt: empty text');
   }
   const encode = async (): Promise<PromptIds> => {
@@ -55,7 +55,7 @@ async function completions(s: ServerState, x: Exchange): Promise<void> {
 async function chat(s: ServerState, x: Exchange): Promise<void> {
   const p = parseChat(x.body);
   const t = textModel(s, p.model);
-  needTokenizer(t, 'messages');
+  needTokenizer(t.model, t.id, 'messages');
   if (!ChatTemplate.of(t.model.tokenizer!)) {
     throw invalid('messages', `${t.id}: the model has no chat_template in tokenizer_config.json and no chat_template.jinja; use /v1/completions with a prompt`, 'chat_template_missing');
   }

@@ -58,9 +58,9 @@ export function embedModel(s: ServerState, asked: string): EmbedModel {
   return s.embed;
 }
 
-/** Text prompts need the model's tokenizer.json. */
-export function needTokenizer(t: TextModel, param: string): void {
-  if (!t.model.tokenizer) throw invalid(param, `${t.id}: the model has no tokenizer.json, so it cannot read text; send token ids`, 'no_tokenizer');
+/** Text inputs need the model's tokenizer.json. */
+export function needTokenizer(model: { tokenizer?: unknown }, id: string, param: string): void {
+  if (!model.tokenizer) throw invalid(param, `${id}: the model has no tokenizer.json, so it cannot read text; send token ids`, 'no_tokenizer');
 }
 
 function checkModel(asked: string, served: string): void {
