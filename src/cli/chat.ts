@@ -6,6 +6,7 @@ import { ChatTemplate, type ChatMessage } from '../text/chat.js';
 import { TemplateError, TideError, TokenizerError } from '../errors.js';
 import type { Model } from '../model.js';
 import { messagesFor, streamAnswer } from './run.js';
+import { loadFlags } from './args.js';
 import { draftFlags, loadDraft, loadText, samplingFlags, tokenizerFlag } from './text.js';
 import { PrefixCache } from '../runtime/prefix-cache.js';
 
@@ -14,7 +15,7 @@ export function register(program: Command): void {
     .argument('<model>', 'model: a directory, an http(s) base URL, or hf:org/name[@revision]')
     .option('--system <text>', 'a system message at the start of the conversation')
     .option('--hide-reasoning', 'do not print a reasoning model\'s <think> block');
-  draftFlags(samplingFlags(tokenizerFlag(cmd))).action(async (dir: string, o, c: Command) => {
+  draftFlags(samplingFlags(loadFlags(tokenizerFlag(cmd)))).action(async (dir: string, o, c: Command) => {
     const model = await loadText(c, dir);
     const draft = await loadDraft(c, dir).catch(async (e) => { await model.dispose(); throw e; });
     try {

@@ -4,6 +4,7 @@ import { ChatTemplate, type ChatMessage } from '../text/chat.js';
 import type { Model } from '../model.js';
 import { ReasoningSplitter } from '../text/reasoning.js';
 import { encodePrompt } from '../text/generate.js';
+import { loadFlags } from './args.js';
 import { draftFlags, generateOptions, loadDraft, loadText, samplingFlags, speedLine, tokenizerFlag } from './text.js';
 
 export function register(program: Command): void {
@@ -13,7 +14,7 @@ export function register(program: Command): void {
     .option('--system <text>', 'a system message (chat models)')
     .option('--raw', 'continue the prompt text as is, without the chat template')
     .option('--hide-reasoning', 'do not print a reasoning model\'s <think> block');
-  draftFlags(samplingFlags(tokenizerFlag(cmd))).action(async (dir: string, o, c: Command) => {
+  draftFlags(samplingFlags(loadFlags(tokenizerFlag(cmd)))).action(async (dir: string, o, c: Command) => {
     const model = await loadText(c, dir);
     const draft = await loadDraft(c, dir).catch(async (e) => { await model.dispose(); throw e; });
     try {

@@ -53,7 +53,7 @@ export class Sampler {
   /** Next token given `logits` (vocabSize,) and the ids so far (prompt + generated). */
   next(logits: ArrayLike<number>, history: ArrayLike<number>): number {
     const scores = this.adjust(logits, history);
-    if (!this.rng) return argmax(scores);
+    if (!this.rng) return greedyId(scores);
     return draw(this.warp(scores), this.rng.nextFloat());
   }
 
@@ -64,7 +64,7 @@ export class Sampler {
   probs(logits: ArrayLike<number>, history: ArrayLike<number>): Float64Array {
     const scores = this.adjust(logits, history);
     if (this.rng) return this.warp(scores);
-    const best = argmax(scores);
+    const best = greedyId(scores);
     scores.fill(0);
     scores[best] = 1;
     return scores;
@@ -123,6 +123,13 @@ function checkOptions(o: SamplingOptions, V: number): Params {
     frequencyPenalty: check('frequencyPenalty', fp, Number.isFinite(fp), 'a finite number'),
     bias,
   };
+}
+
+/** The argmax of the scores, unless every one is masked. */
+function greedyId(scores: Float64Array): number {
+  const id = argmax(scores);
+  if (scores[id] === -Infinity) throw allMasked();
+  return id;
 }
 
 /** Index of the largest logit; the first one on ties (as torch.argmax). */
@@ -192,13 +199,15 @@ export function minP(scores: Float64Array, p: number): void {
 export function softmax(scores: Float64Array): Float64Array {
   let max = -Infinity;
   for (const s of scores) if (s > max) max = s;
-  if (max === -Infinity) throw new OptionError('sampling: every token was masked (all logits -Infinity after bias and filters)');
+  if (max === -Infinity) throw allMasked();
   if (max === Infinity) throw new OptionError('sampling: a logit is +Infinity');
   let sum = 0;
   for (let i = 0; i < scores.length; i++) sum += (scores[i] = Math.exp(scores[i] - max));
   for (let i = 0; i < scores.length; i++) scores[i] /= sum;
   return scores;
 }
+
+const allMasked = () => new OptionError('sampling: every token was masked (all logits -Infinity after penalties, bias and filters); nothing can be drawn');
 
 /** The token whose cumulative-probability interval holds u ∈ [0, 1) (torch.multinomial with one draw). */
 export function draw(probs: Float64Array, u: number): number {
