@@ -7,6 +7,7 @@ import { withModelFiles } from '../sources/open.js';
 import type { ModelFiles } from '../sources/sources.js';
 import { readTokenizerFiles, startServer, type TokenizerFiles } from '../server/index.js';
 import { int, loadFlags, positive } from './args.js';
+import { draftFlags, loadDraft } from './text.js';
 
 /** How long SIGTERM / SIGINT may take to stop generations, close connections and free the models. */
 const SHUTDOWN_MS = 5000;
@@ -39,11 +40,13 @@ export function register(program: Command): void {
     .option('--cors <origin>', 'let browser pages from this origin (or *) call the API: Access-Control-Allow-Origin and preflights (default: no CORS)', origin)
     .option('--model-id <id>', 'the model name clients send and /v1/models lists (default: the directory name)')
     .option('--context <n>', 'KV cache positions per request (default: min(max_position_embeddings, 4096))', positive)
-    .option('--parallel <n>', 'requests generated at once, interleaved token by token', positive, 1)
+    .option('--parallel <n>', 'requests generated at once, decoded together (one forward per step for all of them)', positive, 1)
+    .option('--batch-tokens <n>', 'rows of one batched forward: running decodes first, new prompts in chunks in the rest', positive, 64)
+    .option('--prefix-cache <MiB>', 'memory for the keys and values of prompt prefixes reused by later requests (0: off)', int, 256)
     .option('--queue <n>', 'requests that may wait for a slot before the server answers 429', int, 32)
     .option('--max-body <bytes>', 'largest request body accepted (larger: 413)', positive, 1 << 20)
     .option('--max-connections <n>', 'open connections at most (more are closed as they arrive)', positive, 128);
-  loadFlags(cmd).action(async (dir: string | undefined, o, c: Command) => {
+  draftFlags(loadFlags(cmd)).action(async (dir: string | undefined, o, c: Command) => {
     if (dir === undefined && o.embedModel === undefined) throw new OptionError('give a model to generate with, --embed-model MODEL to embed, or both');
     if (dir === undefined && o.modelId !== undefined) throw new OptionError('--model-id names the text-generation model, and none is given');
     const key: string | undefined = o.apiKey ?? (process.env.TIDE_API_KEY || undefined);
@@ -55,17 +58,19 @@ export function register(program: Command): void {
     const embed = o.embedModel === undefined ? undefined : await open(o.embedModel, (f) => loadEmbedderFrom(f, { simd, threads }));
     const modelId = dir === undefined ? undefined : o.modelId ?? basename(resolve(dir));
     const embedModelId = o.embedModel === undefined ? undefined : basename(resolve(o.embedModel));
+    const draft = dir === undefined ? undefined : await loadDraft(c, dir);
     const server = await startServer({
       model: text?.loaded, modelId, tokenizer: text?.tokenizer, embedder: embed?.loaded, embedModelId, embedTokenizer: embed?.tokenizer,
       host: o.host, port: o.port, apiKey: key, cors: o.cors, contextLength: o.context,
       parallel: o.parallel, maxQueue: o.queue, maxBodyBytes: o.maxBody, maxConnections: o.maxConnections,
+      batchTokens: o.batchTokens, prefixCacheBytes: o.prefixCache * 2 ** 20, draft, draftTokens: o.draftTokens, lookup: o.lookup,
     });
     const served = [modelId && `model "${modelId}"`, embedModelId && `embeddings "${embedModelId}"`].filter(Boolean).join(', ');
     console.error(`tide serve: listening on ${server.url} (${served})`);
     const stop = async (signal: string) => {
       setTimeout(() => { console.error(`tide serve: ${signal}: not stopped after ${SHUTDOWN_MS} ms; exiting`); process.exit(1); }, SHUTDOWN_MS).unref();
       await server.close();
-      await Promise.all([text?.loaded.dispose(), embed?.loaded.dispose()]);
+      await Promise.all([text?.loaded.dispose(), embed?.loaded.dispose(), draft?.dispose()]);
       process.exit(0);
     };
     process.once('SIGINT', () => void stop('SIGINT'));

@@ -1,11 +1,8 @@
 // POST /v1/embeddings: text inputs are tokenized on the prompt thread inside the request's queue slot,
-// then embedded in batches with the event loop running between them.
-import { DEFAULT_BATCH_SIZE } from '../text/embed.js';
+// then embedded in batches shared with the other requests in flight, the event loop running between them.
 import { invalid, toApiError } from './errors.js';
 import { embedModel, needTokenizer, sendJson, tokenize, type EmbedModel, type Exchange, type ServerState } from './state.js';
 import { parseEmbeddings } from './validate.js';
-
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function embeddings(s: ServerState, x: Exchange): Promise<void> {
   const p = parseEmbeddings(x.body);
@@ -17,12 +14,10 @@ export async function embeddings(s: ServerState, x: Exchange): Promise<void> {
     if (!ids) return undefined;
     const lists = checked(e, ids);
     x.log.promptTokens = lists.reduce((n, t) => n + t.length, 0);
-    const vectors: Float32Array[] = [];
-    for (let b = 0; b < lists.length; b += DEFAULT_BATCH_SIZE) {
-      vectors.push(...await e.embedder.embed(lists.slice(b, b + DEFAULT_BATCH_SIZE)));
-      await tick(); // a long list must not stall health checks
-      if (x.signal.aborted) return undefined;
-    }
+    // Embedded together with the inputs of every other request in flight (src/server/embed-batch.ts).
+    const vectors = await e.batcher.embed(lists, x.signal);
+    if (!vectors) return undefined;
+    s.metrics.embeddingInputs += lists.length;
     return { vectors, tokens: x.log.promptTokens };
   });
   if (!out) { x.log.finish = 'abort'; return; }

@@ -1,11 +1,13 @@
-// The server's use of generate() (src/text/generate.ts): a request's prompt ids are checked (context,
-// vocabulary, sampling options) before anything is sent, then it runs on its own session, which is
-// disposed (its KV cache returned to the model) as soon as the generation ends, is aborted, or fails.
-import { generate, type FinishReason } from '../text/generate.js';
+// The server's generations: a request's prompt ids are checked (context, vocabulary, sampling options)
+// before anything is sent, then it joins the model's scheduler (src/text/scheduler.ts), decoded in one
+// batch with the other running requests on a session of its own, which goes back to the model (its rows
+// to the prefix cache) as soon as the generation ends, is aborted, or fails.
+import type { FinishReason } from '../text/generate.js';
 import type { Model } from '../model.js';
 import { Sampler, samplingDefaults, type SamplingOptions } from '../text/sampler.js';
 import { invalid, toApiError } from './errors.js';
 import type { GenerationParams } from './validate.js';
+import type { Exchange, ServerState } from './state.js';
 
 export type { FinishReason };
 
@@ -20,15 +22,12 @@ export interface GenerationJob {
   contextLength: number;
 }
 
-/** Prompt tokens fed per step; health checks and disconnects are seen between steps. */
-const PREFILL_SLICE = 64;
-
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 export interface GenerationOutcome {
   text: string;
   completionTokens: number;
   finishReason: FinishReason;
+  /** Prompt tokens whose keys and values came from the prefix cache (OpenAI's usage.prompt_tokens_details.cached_tokens). */
+  cachedTokens: number;
 }
 
 /** The prompt's ids (from the prompt thread, or as the request gave them) checked against the model and context. */
@@ -52,25 +51,17 @@ export function prepareGeneration(model: Model, prompt: { ids: ArrayLike<number>
 }
 
 /**
- * Run `job` on a fresh session; `onText` gets each piece of text as it becomes final (stop strings
- * never leak). generate() yields to the event loop between tokens, so an abort stops it within one.
+ * Run `job` in the text model's running batch; `onText` gets each piece of text as it becomes final (stop
+ * strings never leak). The scheduler yields to the event loop between steps, so an abort stops it within one.
  */
-export async function runGeneration(model: Model, job: GenerationJob, signal: AbortSignal,
-                                    onText?: (piece: string) => void): Promise<GenerationOutcome> {
-  const session = model.session({ contextLength: job.contextLength });
-  try {
-    // A long prompt goes in slices with the event loop running between them: generate() keeps what the
-    // session already holds when the next prompt extends it, so each call feeds only the new slice.
-    for (let end = PREFILL_SLICE; end < job.promptIds.length; end += PREFILL_SLICE) {
-      await generate(model, job.promptIds.slice(0, end), { ...job.sampling, maxTokens: 0, signal, session }).result;
-      await tick();
-      if (signal.aborted) return { text: '', completionTokens: 0, finishReason: 'abort' };
-    }
-    const g = generate(model, job.promptIds, { ...job.sampling, maxTokens: job.maxTokens, stop: job.stop, signal, session });
-    if (onText) for await (const piece of g) onText(piece);
-    const r = await g.result;
-    return { text: r.text, completionTokens: r.ids.length, finishReason: r.finishReason };
-  } finally {
-    session.dispose();
-  }
+export async function runGeneration(s: ServerState, x: Exchange, job: GenerationJob, onText?: (piece: string) => void): Promise<GenerationOutcome> {
+  const t = s.text!;
+  const g = t.scheduler.generate(job.promptIds, {
+    ...job.sampling, ...t.speculation, maxTokens: job.maxTokens, stop: job.stop, signal: x.signal, onToken: s.metrics.tokenClock(x.start),
+  });
+  if (onText) for await (const piece of g) onText(piece);
+  const r = await g.result;
+  s.metrics.generation(r.finishReason, { promptTokens: job.promptIds.length, cachedTokens: r.cachedTokens, completionTokens: r.ids.length,
+    drafted: r.drafted, accepted: r.accepted });
+  return { text: r.text, completionTokens: r.ids.length, finishReason: r.finishReason, cachedTokens: r.cachedTokens };
 }

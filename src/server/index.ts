@@ -10,6 +10,10 @@ import { ApiError, redactor, toApiError } from './errors.js';
 import { checkHost, checkJson, checkKey, preflight } from './guards.js';
 import { PromptWorker, type TokenizerFiles } from './prompts.js';
 import { JobQueue } from './queue.js';
+import { EmbedBatcher } from './embed-batch.js';
+import { Metrics } from './metrics.js';
+import { Scheduler } from '../text/scheduler.js';
+import { DEFAULT_PREFIX_CACHE_BYTES, PrefixCache } from '../runtime/prefix-cache.js';
 import { ROUTES, routeFor } from './routes.js';
 import { sendJson, type Exchange, type ServerState } from './state.js';
 
@@ -41,8 +45,16 @@ export interface ServeOptions {
   cors?: string;
   /** Larger request bodies get 413; default 1 MiB. */
   maxBodyBytes?: number;
-  /** Generations that run at once, interleaved token by token; default 1. */
+  /** Generations that run at once, decoded together: each step one forward over all of them; default 1. */
   parallel?: number;
+  /** Rows of one batched forward (running decodes first, prompts in chunks in the rest); default 64. */
+  batchTokens?: number;
+  /** Bytes of prompt prefixes' keys and values kept for requests that start the same way; default 256 MiB, 0: none. */
+  prefixCacheBytes?: number;
+  /** Speculative decoding for every generation: a draft model (draftTokens per step), or prompt lookup. */
+  draft?: Model;
+  draftTokens?: number;
+  lookup?: number;
   /** Requests that may wait for a slot; past this 429. Default 32. */
   maxQueue?: number;
   /** KV cache positions per request; default min(max_position_embeddings, 4096). */
@@ -91,6 +103,7 @@ export async function startServer(o: ServeOptions): Promise<TideServer> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await Promise.all([closed, state.prompts.close(), state.queue.drained()]);
+      state.text?.scheduler.dispose();
     },
   };
 }
@@ -105,14 +118,19 @@ function serverState(o: ServeOptions): ServerState {
   if (o.embedder) files(o.embedder.tokenizer !== undefined, o.embedTokenizer, 'embedTokenizer');
   const contextLength = o.contextLength ?? Math.min(o.model?.spec.seqLen ?? 0, 4096);
   o.model?.session({ contextLength }).dispose(); // a context the model cannot hold fails here, not per request
+  const parallel = o.parallel ?? 1, cacheBytes = o.prefixCacheBytes ?? DEFAULT_PREFIX_CACHE_BYTES;
+  const scheduler = (model: Model) => new Scheduler(model, { maxSequences: parallel, batchTokens: o.batchTokens, contextLength,
+    prefixCache: cacheBytes > 0 ? new PrefixCache(model, { maxBytes: cacheBytes }) : undefined });
+  const speculation = o.draft || o.lookup ? { draft: o.draft, draftTokens: o.draftTokens, lookup: o.lookup } : undefined;
   return {
-    text: o.model && { model: o.model, id: o.modelId!, contextLength },
-    embed: o.embedder && { embedder: o.embedder, id: o.embedModelId! },
+    text: o.model && { model: o.model, id: o.modelId!, contextLength, scheduler: scheduler(o.model), speculation },
+    embed: o.embedder && { embedder: o.embedder, id: o.embedModelId!, batcher: new EmbedBatcher(o.embedder) },
     prompts: new PromptWorker({
       text: o.tokenizer,
       embed: o.embedTokenizer && o.embedder && { ...o.embedTokenizer, lowercase: o.embedder.config.doLowerCase === true },
     }),
-    queue: new JobQueue(o.parallel ?? 1, o.maxQueue ?? 32),
+    queue: new JobQueue(parallel, o.maxQueue ?? 32),
+    metrics: new Metrics(),
     created: Math.floor(Date.now() / 1000),
   };
 }
@@ -122,7 +140,7 @@ async function handle(s: ServerState, o: ServeOptions, redact: (m: string) => st
   const t0 = performance.now();
   const path = (req.url ?? '/').split('?')[0];
   const ac = new AbortController();
-  const x: Exchange = { req, res, body: undefined, signal: ac.signal, log: {} };
+  const x: Exchange = { req, res, body: undefined, signal: ac.signal, start: t0, log: {} };
   res.on('close', () => { if (!res.writableFinished) ac.abort(); });
   if (o.cors) res.setHeader('Access-Control-Allow-Origin', o.cors).setHeader('Vary', 'Origin');
   try {
@@ -153,6 +171,7 @@ async function handle(s: ServerState, o: ServeOptions, redact: (m: string) => st
     const tokens = p === undefined ? '-' : `${p}+${c ?? 0}`;
     const gone = ac.signal.aborted || !res.writableEnded; // the client left before the answer was complete
     const status = gone ? 499 : res.statusCode;            // nginx's "client closed request"
+    s.metrics.request(Object.hasOwn(ROUTES, path) ? path : path.startsWith('/v1/models/') ? '/v1/models/{id}' : 'other', status);
     log(`${new Date().toISOString()} ${req.method} ${path} ${status} tokens=${tokens} ${Math.round(performance.now() - t0)}ms${gone ? ' abort' : finish ? ` ${finish}` : ''}`);
   }
 }

@@ -19,6 +19,7 @@ export const ROUTES: Record<string, Route> = {
   '/v1/embeddings': { method: 'POST', handler: embeddings },
   '/v1/models': { method: 'GET', handler: models },
   '/health': { method: 'GET', handler: health },
+  '/metrics': { method: 'GET', handler: metrics },
 };
 
 /** The route for `path`: an exact match, or GET /v1/models/{id} (the client's models.retrieve). */
@@ -112,14 +113,15 @@ async function serveGeneration(s: ServerState, t: TextModel, x: Exchange, p: Gen
     const job = prepareGeneration(t.model, prompt, p, defaultMaxTokens, t.contextLength);
     const shape = shapeFor(job);
     x.log.promptTokens = job.promptIds.length;
-    if (!p.stream) return { job, shape, out: await runGeneration(t.model, job, x.signal) };
+    if (!p.stream) return { job, shape, out: await runGeneration(s, x, job) };
     x.res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
     send(shape.first?.() ?? []);
-    return { job, shape, out: await runGeneration(t.model, job, x.signal, (piece) => send(shape.chunk(piece))) };
+    return { job, shape, out: await runGeneration(s, x, job, (piece) => send(shape.chunk(piece))) };
   });
   if (!run) { x.log.finish = 'abort'; return; }           // the client left while queued or tokenizing
   const { job, shape, out } = run;
-  const n = job.promptIds.length, usage = { prompt_tokens: n, completion_tokens: out.completionTokens, total_tokens: n + out.completionTokens };
+  const n = job.promptIds.length, usage = { prompt_tokens: n, completion_tokens: out.completionTokens, total_tokens: n + out.completionTokens,
+    prompt_tokens_details: { cached_tokens: out.cachedTokens } };
   x.log.completionTokens = out.completionTokens;
   x.log.finish = out.finishReason;
   if (out.finishReason === 'abort') return;               // the client left mid-generation: nobody to answer
@@ -149,6 +151,10 @@ async function model(s: ServerState, x: Exchange, encoded: string): Promise<void
   }
   if (!servedIds(s).includes(id)) throw new ApiError(404, 'not_found_error', `model "${id}" is not served here`, 'model', 'model_not_found');
   sendJson(x.res, 200, { id, object: 'model', created: s.created, owned_by: 'tide' });
+}
+
+async function metrics(s: ServerState, x: Exchange): Promise<void> {
+  s.metrics.send(x.res, { queue: s.queue, scheduler: s.text?.scheduler, prefixCache: s.text?.scheduler.opts.prefixCache, embedBatcher: s.embed?.batcher });
 }
 
 async function health(s: ServerState, x: Exchange): Promise<void> {

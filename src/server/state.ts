@@ -6,15 +6,26 @@ import type { Model } from '../model.js';
 import { ApiError, invalid, toApiError } from './errors.js';
 import type { Encoded, PromptRequest, PromptWorker } from './prompts.js';
 import type { JobQueue } from './queue.js';
+import type { EmbedBatcher } from './embed-batch.js';
+import type { Metrics } from './metrics.js';
+import type { Scheduler } from '../text/scheduler.js';
+import type { GenerateOptions } from '../text/generate.js';
 
-export interface TextModel { model: Model; id: string; contextLength: number }
-export interface EmbedModel { embedder: Embedder; id: string }
+export interface TextModel {
+  model: Model; id: string; contextLength: number;
+  /** Every generation runs in its batch; it owns the prefix cache. */
+  scheduler: Scheduler;
+  /** Speculative decoding for every request: a draft model, or prompt lookup. */
+  speculation?: Pick<GenerateOptions, 'draft' | 'draftTokens' | 'lookup'>;
+}
+export interface EmbedModel { embedder: Embedder; id: string; batcher: EmbedBatcher }
 
 export interface ServerState {
   text?: TextModel;
   embed?: EmbedModel;
   prompts: PromptWorker;
   queue: JobQueue;
+  metrics: Metrics;
   created: number;
 }
 
@@ -24,6 +35,8 @@ export interface Exchange {
   res: ServerResponse;
   body: unknown;
   signal: AbortSignal;
+  /** performance.now() when the request arrived (time to first token counts from here). */
+  start: number;
   log: { promptTokens?: number; completionTokens?: number; finish?: string };
 }
 
