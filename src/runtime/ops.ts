@@ -21,7 +21,7 @@ export function rowsFrom(t: Tensor, row: number): Tensor {
 
 /** The matmul kernel for each packed or quantized weight dtype (plain f32 uses matvec_f32 / matmul_f32). */
 const MATMUL: Partial<Record<Dtype, keyof Kernels>> = {
-  f32p8: 'matmul_f32p8', bf16p8: 'matmul_bf16p8', f16p8: 'matmul_f16p8', q8: 'matmul_q8', q4: 'matmul_q4',
+  f32p8: 'matmul_f32p8', bf16p8: 'matmul_bf16p8', f16p8: 'matmul_f16p8',
 };
 
 /**
@@ -32,7 +32,9 @@ export const actQuantBytes = (T: number, n: number) => T * Math.ceil(n / 32) * 6
 
 /**
  * From this many tokens, q8/q4 matmuls run qgemm_q8/_q4 (kernels/qgemm.ts: each 8-row panel widened once,
- * 4-token integer tiles); below, matmul_q8/_q4 (at T = 3 qgemm is 0.7× matmul_q8, at T = 4 1.1×).
+ * 4-token integer tiles); below, one gemv per token (at T = 3 qgemm is 0.7× matmul_q8, at T = 4 1.1×; and
+ * a batched decode step of 2 or 3 sequences takes 0.78× / 0.76× the CPU time of matmul_q8's T-row tile
+ * when each row runs the decode gemv: SmolLM2-135M shape, 1 thread).
  */
 export const QGEMM_MIN_T = 4;
 
@@ -105,29 +107,27 @@ export class Ops {
   }
 
   /**
-   * out (T, d) = x (T, n) @ w (d, n)ᵀ, by w's dtype. q8/q4 quantize x into wdata first, once for all
-   * threads, then run qgemm from QGEMM_MIN_T tokens. The decode case T = 1 streams the weights once.
+   * out (T, d) = x (T, n) @ w (d, n)ᵀ, by w's dtype. q8/q4: below QGEMM_MIN_T tokens a gemv per token;
+   * from it, x quantized into wdata once for all threads, then qgemm. The decode case T = 1 streams the weights once.
    */
   matmul(out: Tensor, x: Tensor, w: Tensor, T: number): void {
     const [d, n] = w.shape;
     check(cols(x) === n && cols(out) === d && T <= rows(x) && T <= rows(out), 'matmul',
       () => `${out.name} ${out.shape} = ${x.name} ${x.shape} @ ${w.name} ${w.shape}ᵀ for ${T} rows`);
     const kernel = MATMUL[w.dtype ?? 'f32'];
-    if (w.dtype === 'q8' || w.dtype === 'q4') {
+    if ((w.dtype === 'q8' || w.dtype === 'q4') && T < QGEMM_MIN_T) {
+      for (let t = 0; t < T; t++) this.gemv([rowsFrom(out, t)], rowsFrom(x, t), [w]);
+    } else if (w.dtype === 'q8' || w.dtype === 'q4') {
       const wd = this.wdata;
       check(wd !== undefined && wd.shape[0] >= actQuantBytes(T, n), 'matmul',
         () => `${w.name} is ${w.dtype}: activation scratch of ${actQuantBytes(T, n)} bytes needed, have ${wd?.shape[0] ?? 0}`);
       if (w.dtype === 'q8') this.k.quantize_act_q16(wd!.ptr, x.ptr, T, n);
       else this.k.quantize_act_q8(wd!.ptr, x.ptr, T, n);
-      if (T >= QGEMM_MIN_T) {
-        const qp = this.qpanel;
-        check(qp !== undefined && rows(qp) >= this.threads && cols(qp) >= qgemmScratchBytes(n), 'matmul',
-          () => `${w.name} is ${w.dtype}: ${this.threads} threads' panel scratch of ${qgemmScratchBytes(n)} bytes needed, have ${qp?.shape ?? 'none'}`);
-        this.split(w.dtype === 'q8' ? 'qgemm_q8' : 'qgemm_q4', [out.ptr, wd!.ptr, w.ptr, qp!.ptr, T, n, d], 0, d, T * n * d,
-          ROW_ALIGN, { arg: 3, strideBytes: cols(qp!) });
-      } else {
-        this.split(kernel!, [out.ptr, wd!.ptr, w.ptr, T, n, d], 0, d, T * n * d);
-      }
+      const qp = this.qpanel;
+      check(qp !== undefined && rows(qp) >= this.threads && cols(qp) >= qgemmScratchBytes(n), 'matmul',
+        () => `${w.name} is ${w.dtype}: ${this.threads} threads' panel scratch of ${qgemmScratchBytes(n)} bytes needed, have ${qp?.shape ?? 'none'}`);
+      this.split(w.dtype === 'q8' ? 'qgemm_q8' : 'qgemm_q4', [out.ptr, wd!.ptr, w.ptr, qp!.ptr, T, n, d], 0, d, T * n * d,
+        ROW_ALIGN, { arg: 3, strideBytes: cols(qp!) });
     } else if (kernel) {
       this.split(kernel, [out.ptr, x.ptr, w.ptr, T, n, d], 0, d, T * n * d);
     } else if (T === 1) {
@@ -138,13 +138,14 @@ export class Ops {
   }
 
   /**
-   * outs[i] (T, d_i) = x @ ws[i]ᵀ for up to 3 weights that read the same x (q/k/v, gate/up). One q8 or q4
-   * token goes through gemv (x quantized once, one job); anything else is one matmul each.
+   * outs[i] (T, d_i) = x @ ws[i]ᵀ for up to 3 weights that read the same x (q/k/v, gate/up). Each q8 or q4
+   * token below QGEMM_MIN_T goes through gemv (x quantized once, one job); anything else is one matmul each.
    */
   matmuls(outs: Tensor[], x: Tensor, ws: Tensor[], T: number): void {
     const dt = ws[0].dtype;
-    if (T === 1 && (dt === 'q8' || dt === 'q4') && ws.length <= 3 && ws.every((w) => w.dtype === dt)) this.gemv(outs, x, ws);
-    else ws.forEach((w, i) => this.matmul(outs[i], x, w, T));
+    if (T < QGEMM_MIN_T && (dt === 'q8' || dt === 'q4') && ws.length <= 3 && ws.every((w) => w.dtype === dt)) {
+      for (let t = 0; t < T; t++) this.gemv(outs.map((o) => rowsFrom(o, t)), rowsFrom(x, t), ws);
+    } else ws.forEach((w, i) => this.matmul(outs[i], x, w, T));
   }
 
   /** One token through up to 3 q8 or q4 weights (d_i, n) of one dtype: x quantized once, their rows split as one job. */
