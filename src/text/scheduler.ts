@@ -38,6 +38,7 @@ export class Scheduler {
   /** One batch per draft model, for the draft forwards of every sequence that uses it. */
   private readonly draftBatches = new Map<TextModel, Batch>();
   private looping = false;
+  private closed = false;
   private turn = 0; // where decodes start when the rows cannot hold them all (round robin)
 
   constructor(readonly model: TextModel, readonly opts: SchedulerOptions = {}) {
@@ -69,7 +70,11 @@ export class Scheduler {
   /** Queue a request for the next step (step() runs it; generate() also keeps the steps going). */
   add(promptIds: number[], opts: GenerateOptions = {}, emit?: (piece: string) => void, startsInReasoning = false): Sequence {
     checkOptions(opts, GENERATE_OPTIONS, 'generate options');
+    if (this.closed) throw new OptionError('scheduler: used after dispose()');
     if (opts.session && (opts.session.model as unknown) !== this.model) throw new OptionError('session: it belongs to another model');
+    if (opts.session && [...this.waiting, ...this.active].some((q) => q.session === opts.session)) {
+      throw new OptionError('session: another running request generates on it');
+    }
     const session = opts.session ?? this.model.session({ contextLength: this.opts.contextLength });
     try {
       const seq = new Sequence(this.model, promptIds, opts, session, !opts.session, emit, startsInReasoning);
@@ -106,6 +111,7 @@ export class Scheduler {
 
   /** Stop: every running or waiting request ends with 'abort'; the batch memory goes back to the model. */
   dispose(): void {
+    this.closed = true;
     for (const seq of [...this.waiting, ...this.active]) seq.finish('abort');
     this.waiting.length = 0;
     this.retire();

@@ -88,4 +88,17 @@ test('a request whose options are wrong fails alone; the others in the batch fin
   assert.equal((rs[0] as PromiseFulfilledResult<GenerateResult>).value.ids, greedy.greedy_ids.slice(0, 24));
 });
 
+test('a session two requests would share, or a disposed scheduler, is refused with an OptionError', async () => {
+  const m = await loadModel(`${WEIGHTS}/stories260K`);
+  const sch = m.scheduler(), session = m.session();
+  const a = sch.generate([1], { ...OPTS, session });
+  const e = await sch.generate([1, 5], { ...OPTS, session }).result.then(() => undefined, (x: Error) => x);
+  assert.match(String(e), /another running request generates on it/);
+  assert.equal((await a.result).ids, greedy.greedy_ids.slice(0, 24));
+  sch.dispose();
+  assert.throws(() => sch.add([1]), /scheduler: used after dispose/);
+  assert.throws(() => m.scheduler({ maxSequences: 0 }), /maxSequences 0/);
+  assert.throws(() => m.scheduler({ batchToken: 8 } as never), /unknown option "batchToken"; did you mean "batchTokens"/);
+});
+
 test.run();
