@@ -52,6 +52,18 @@ for (const [mode, flags] of JSON_FORMS) {
   });
 }
 
+test('generate --json with --draft-quant q4 (a q4 copy drafts) or --lookup 3: the plain greedy ids, with drafted and accepted counts', async () => {
+  for (const flags of [['--draft-quant', 'q4', '--draft-tokens', '3'], ['--lookup', '3']]) {
+    const r = await tide('generate', 'weights/stories260K', '--prompt-ids', '1', '--max-tokens', '80', '--temperature', '0', '--json', ...flags);
+    assert.is(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.ids, greedy.greedy_ids.slice(0, 80), flags.join(' '));
+    assert.ok(j.drafted > 0 && j.accepted > 0 && j.accepted <= j.drafted, `${flags}: ${j.accepted} of ${j.drafted}`);
+  }
+  const r = await tide('generate', 'weights/stories260K', '--prompt-ids', '1', '--draft-quant', 'q3');
+  assert.match(r.stderr, /--draft-quant <type>' argument 'q3' is invalid/);
+});
+
 for (const [mode, flags] of JSON_FORMS) {
   test(`logits --ids ${flags.join(' ')} prints the last position within ${BOUNDS[mode].storiesLogitAtol} of the oracle; --all every position`, async () => {
     const c = greedy.logit_checks[0];
