@@ -147,12 +147,16 @@ export class Scheduler {
     this.stats.rows += batch.maxTokens - room;
     plan.forEach((p, i) => {
       const seq = p.seq, before = seq.ids.length;
-      if (!p.prompt) seq.decoded(outs[i]);
-      else if (p.logits === 'last') {
-        this.stats.promptTokens += seq.promptIds.length - seq.cachedTokens;
-        seq.prompted(outs[i]);
-        // The prompt's keys and values, for the next request that starts the same way.
-        if (!seq.finished) this.opts.prefixCache?.store(seq.session);
+      try { // a failure here (NaN logits, a throwing onToken) ends this request alone
+        if (!p.prompt) seq.decoded(outs[i]);
+        else if (p.logits === 'last') {
+          this.stats.promptTokens += seq.promptIds.length - seq.cachedTokens;
+          seq.prompted(outs[i]);
+          // The prompt's keys and values, for the next request that starts the same way.
+          if (!seq.finished) this.opts.prefixCache?.store(seq.session);
+        }
+      } catch (e) {
+        seq.fail(e);
       }
       this.stats.generatedTokens += seq.ids.length - before;
     });
@@ -173,10 +177,14 @@ export class Scheduler {
       byModel.set(draft, list);
     }
     for (const [draft, list] of byModel) {
-      let batch = this.draftBatches.get(draft);
-      if (!batch) this.draftBatches.set(draft, (batch = draft.batch({ maxTokens: this.batchTokens })));
-      const drafts = draftTokens(batch, list.map((x) => x.req), this.model.spec.vocabSize);
-      list.forEach((x, i) => { x.seq.drafts = drafts[i]; });
+      try { // a draft model that fails ends the requests that use it
+        let batch = this.draftBatches.get(draft);
+        if (!batch) this.draftBatches.set(draft, (batch = draft.batch({ maxTokens: this.batchTokens })));
+        const drafts = draftTokens(batch, list.map((x) => x.req), this.model.spec.vocabSize);
+        list.forEach((x, i) => { x.seq.drafts = drafts[i]; });
+      } catch (e) {
+        for (const x of list) x.seq.fail(e);
+      }
     }
   }
 

@@ -78,11 +78,13 @@ test('each request keeps its own seed, sampling, stop strings, stop ids and sign
   assert.equal(got[4].ids, want[4].ids.slice(0, got[4].ids.length));
 });
 
-test('a request whose options are wrong fails alone; the others in the batch finish', async () => {
+test('a request whose options are wrong, or whose onToken throws, fails alone; the others in the batch finish', async () => {
   const m = await loadModel(`${WEIGHTS}/stories260K`);
-  const gs = m.generateBatch([[1], [1, 600], [1]], [OPTS, OPTS, { ...OPTS, topP: 2 }]);
+  const boom = { ...OPTS, onToken: (id: number) => { if (id === greedy.greedy_ids[3]) throw new Error('boom'); } };
+  const gs = m.generateBatch([[1], [1, 600], [1], [1]], [OPTS, OPTS, { ...OPTS, topP: 2 }, boom]);
   const rs = await Promise.allSettled(gs.map((g) => g.result));
-  assert.equal(rs.map((r) => r.status), ['fulfilled', 'rejected', 'rejected']);
+  assert.equal(rs.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'rejected']);
+  assert.match(String((rs[3] as PromiseRejectedResult).reason), /boom/);
   assert.match(String((rs[1] as PromiseRejectedResult).reason), /token id 600 at index 1/);
   assert.match(String((rs[2] as PromiseRejectedResult).reason), /topP 2/);
   assert.equal((rs[0] as PromiseFulfilledResult<GenerateResult>).value.ids, greedy.greedy_ids.slice(0, 24));
