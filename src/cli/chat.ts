@@ -10,6 +10,12 @@ import { loadFlags } from './args.js';
 import { draftFlags, loadDraft, loadText, samplingFlags, tokenizerFlag } from './text.js';
 import { PrefixCache } from '../runtime/prefix-cache.js';
 
+/**
+ * The chat's prefix cache: enough for a system prompt and a short conversation; a longer one is not copied
+ * (the session keeps it anyway, turn to turn).
+ */
+const CHAT_PREFIX_BYTES = 64 * 2 ** 20;
+
 export function register(program: Command): void {
   const cmd = program.command('chat').description('chat with a model interactively (/reset, /exit; Ctrl-C stops an answer)')
     .argument('<model>', 'model: a directory, an http(s) base URL, or hf:org/name[@revision]')
@@ -22,7 +28,7 @@ export function register(program: Command): void {
       checkChatModel(model);
       // The session keeps the conversation's rows from turn to turn; the prefix cache keeps the system
       // prompt's (and the last conversation's) for after /reset.
-      await chatLoop(model, { ...o, draftModel: draft, prefixCache: new PrefixCache(model) });
+      await chatLoop(model, { ...o, draftModel: draft, prefixCache: new PrefixCache(model, { maxBytes: CHAT_PREFIX_BYTES }) });
     } finally {
       await Promise.all([model.dispose(), draft?.dispose()]);
     }
