@@ -1,6 +1,8 @@
 // `npm run bench`: Tide and its peers (wllama, onnxruntime-web) on the same random weights in four
 // real model shapes; each configuration in its own child process. Prints one table and writes
 // bench/RESULTS.md and bench/decode.svg. `--quick`: stories15M only, 2 runs, for development.
+// `--batch`: only the many-at-once rows (bench/batch.ts: batched streams, prefix cache, speculative
+// decoding), written to bench/BATCH.md; they take minutes of their own, past the 15-minute budget here.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,11 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--shapes='))?.slice(9).split(',');
 const noPeers = args.includes('--no-peers');
+if (args.includes('--batch')) {
+  const r = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', 'bench/batch.ts', ...(quick ? ['--quick'] : [])],
+    { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 

@@ -78,7 +78,7 @@ test('greedy speculation in a batch, on q8 and on tiny-qwen3: each request\'s pl
   const qwen3 = await loadModel(fixtureModel('tiny-qwen3'));
   const qwen3Q4 = await loadModel(fixtureModel('tiny-qwen3'), { quantize: 'q4' });
   for (const [m, draft] of [[stories, selfQ4], [q8, selfQ4], [qwen3, qwen3Q4]] as const) {
-    const prompts = [[1], [1, 403, 407], greedy.greedy_ids.slice(0, 40)].map((p) => p.map((id) => id % m.spec.vocabSize));
+    const prompts = ([[1], [1, 403, 407], greedy.greedy_ids.slice(0, 40)] as number[][]).map((p) => p.map((id) => id % m.spec.vocabSize));
     const base = { maxTokens: 40, temperature: 0, stopIds: [] };
     const want = await Promise.all(prompts.map((p) => m.complete(p, base)));
     for (const o of [{ draft, draftTokens: 3 }, { lookup: 5 }]) {

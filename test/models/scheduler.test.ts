@@ -11,7 +11,7 @@ const greedy = oracle('stories260K-greedy.json');
 const MODELS: [string, string][] = [['stories260K', `${WEIGHTS}/stories260K`], ['tiny-qwen2', fixtureModel('tiny-qwen2')], ['tiny-qwen3', fixtureModel('tiny-qwen3')],
   ['tiny-gemma3', fixtureModel('tiny-gemma3')]]; // sliding-window rings
 /** Prompts of 1, 30, 3, 71 and 9 ids (71 > one 64-row forward: it goes in two chunks beside decodes). */
-const PROMPTS = [[1], greedy.greedy_ids.slice(0, 30), [1, 403, 407], [1, ...greedy.greedy_ids.slice(0, 70)], [1, 9, 8, 7, 6, 5, 4, 3, 2]];
+const PROMPTS: number[][] = [[1], greedy.greedy_ids.slice(0, 30), [1, 403, 407], [1, ...greedy.greedy_ids.slice(0, 70)], [1, 9, 8, 7, 6, 5, 4, 3, 2]];
 /** The prompts within a vocabulary (tiny-qwen2 and tiny-qwen3 have 300 ids). */
 const promptsFor = (m: Model) => PROMPTS.map((p) => p.map((id) => id % m.spec.vocabSize));
 const OPTS: GenerateOptions = { maxTokens: 24, temperature: 0, stopIds: [] };
