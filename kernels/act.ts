@@ -1,5 +1,6 @@
-// Element-wise kernels: softmax, gated activation, residual and bias adds.
+// Element-wise kernels: softmax, gated activation, residual and bias adds, softcapping and scaling.
 import { exp_f32x4 } from "./vexp";
+import { tanh_f32x4 } from "./vtanh";
 
 /** In place: x = softmax(x) over n elements, max subtracted first for stability. */
 export function softmax_f32(x: usize, n: i32): void {
@@ -51,4 +52,28 @@ export function add_f32(out: usize, a: usize, b: usize, n: i32): void {
 /** Bias add over T rows: x[t,:] += b. x (T, n), b (n,). */
 export function add_rows_f32(x: usize, b: usize, n: i32, T: i32): void {
   for (let t = 0; t < T; t++) add_f32(x + (<usize>(t * n) << 2), x + (<usize>(t * n) << 2), b, n);
+}
+
+// @ts-ignore: decorator
+@inline export function softcap_f32x4(x: v128, cap: v128): v128 {
+  return f32x4.mul(tanh_f32x4(f32x4.div(x, cap)), cap);
+}
+
+/** In place: x = tanh(x / cap) · cap over n elements (Gemma 2's final_logit_softcapping); cap > 0. */
+export function softcap_f32(x: usize, n: i32, cap: f32): void {
+  const c = f32x4.splat(cap);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(x + (<usize>i << 2), softcap_f32x4(v128.load(x + (<usize>i << 2)), c));
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(x + o, f32x4.extract_lane(softcap_f32x4(f32x4.splat(load<f32>(x + o)), c), 0));
+  }
+}
+
+/** In place: x = x · s over n elements. */
+export function scale_f32(x: usize, n: i32, s: f32): void {
+  const vs = f32x4.splat(s);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(x + (<usize>i << 2), f32x4.mul(v128.load(x + (<usize>i << 2)), vs));
+  for (; i < n; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) * s);
 }

@@ -1,25 +1,26 @@
 // Causal self-attention with grouped-query heads over one layer's KV cache (f32 or f16), computed
 // flash-style: scores for a block of cache rows at a time with a running max and sum (online
-// softmax), so no score row or T×T matrix is ever materialised. Also the f16 cache writer.
+// softmax), so no score row or T×T matrix is ever materialised. Optional sliding window, logit
+// softcap and ring-buffer cache (Gemma, Mistral). Also the f16 cache writer.
 import { madd, hsum } from "./simd";
+import { f16_to_f32, f16x4_to_f32x4 } from "./f16";
+import { softcap_f32x4 } from "./act";
 
 const F32: i32 = 0, F16: i32 = 1;
 /** Cache rows scored per block: the att scratch holds this many floats. */
 const BLOCK: i32 = 32;
 
-/** 4 cache values at p as f32x4 (f16: sign-extend to lanes, move exponent/mantissa, rebias; as kernels/panel.ts). */
+/** 4 cache values at p as f32x4. */
 // @ts-ignore: decorator
 @inline function kv4(p: usize, kind: i32): v128 {
   if (kind == F32) return v128.load(p);
-  const v = i32x4.shl(v128.load16x4_s(p), 13);
-  return f32x4.mul(v128.and(v, i32x4.splat(0x8fffe000)), f32x4.splat(5.192296858534828e33));
+  return f16x4_to_f32x4(v128.load16x4_s(p));
 }
 
 // @ts-ignore: decorator
 @inline function kv1(p: usize, kind: i32): f32 {
   if (kind == F32) return load<f32>(p);
-  const h = <u32>load<u16>(p);
-  return reinterpret<f32>(((h & 0x7fff) << 13)) * 5.192296858534828e33 * ((h & 0x8000) != 0 ? -1 : 1);
+  return f16_to_f32(load<u16>(p));
 }
 
 /** q (n f32) · one cache row (n values of kind); 4 accumulators, so the multiply-adds do not wait on each other. */
@@ -80,27 +81,29 @@ const BLOCK: i32 = 32;
   }
 }
 
-/** out (n,) = Σ_i a[i]·v_i for i < len, v_i at v + i·stride (f32); shared with encoder_attention.ts. */
-function weighted_sum(out: usize, a: usize, v: usize, stride: usize, n: i32, len: i32): void {
-  accumulate(out, true, 1, a, v, stride, n, len, F32);
-}
-
-/** One query head over cache rows [0, len): out = softmax(q·Kᵀ·scale)·V, a block of rows at a time. */
+/**
+ * One query head over the len keys from the one at cache row row0 on, which wrap from row ringRows − 1 to
+ * row 0: out = softmax(cap(q·Kᵀ·scale))·V, a block of rows at a time. A block never crosses the ring's end,
+ * so its rows are consecutive (in the plain layout ringRows ≥ row0 + len and no block is cut).
+ */
 // @ts-ignore: decorator
-@inline function attendHead(o: usize, qh: usize, k: usize, v: usize, stride: usize, att: usize,
-                            headDim: i32, len: i32, scale: f32, kind: i32): void {
+@inline function attendHead(o: usize, qh: usize, k: usize, v: usize, stride: usize, att: usize, headDim: i32,
+                            row0: i32, len: i32, ringRows: i32, scale: f32, softcap: f32, kind: i32): void {
   let m = -Infinity as f32, l: f32 = 0;
-  for (let i0 = 0; i0 < len; i0 += BLOCK) {
-    const nb = min(BLOCK, len - i0);
+  let row = row0;
+  for (let done = 0; done < len;) {
+    const nb = min(BLOCK, min(len - done, ringRows - row));
+    const kb = k + <usize>row * stride;
     let bm = -Infinity as f32;
     for (let i = 0; i < nb; i++) {
-      const s = dotKv(qh, k + <usize>(i0 + i) * stride, headDim, kind) * scale;
+      const s = dotKv(qh, kb + <usize>i * stride, headDim, kind) * scale;
       store<f32>(att + (<usize>i << 2), s);
       bm = Mathf.max(bm, s);
     }
+    if (softcap != 0) bm = capScores(att, nb, softcap);
     // A new running max rescales what was summed so far by e^(m_old − m_new); the first block has nothing.
     const mNew = Mathf.max(m, bm);
-    const c: f32 = i0 == 0 ? 0 : Mathf.exp(m - mNew);
+    const c: f32 = done == 0 ? 0 : Mathf.exp(m - mNew);
     m = mNew;
     let bl: f32 = 0;
     for (let i = 0; i < nb; i++) {
@@ -109,7 +112,10 @@ function weighted_sum(out: usize, a: usize, v: usize, stride: usize, n: i32, len
       bl += e;
     }
     l = l * c + bl;
-    accumulate(o, i0 == 0, c, att, v + <usize>i0 * stride, stride, headDim, nb, kind);
+    accumulate(o, done == 0, c, att, v + <usize>row * stride, stride, headDim, nb, kind);
+    done += nb;
+    row += nb;
+    if (row == ringRows) row = 0;
   }
   const inv = f32x4.splat(1 / l);
   let j = 0;
@@ -117,38 +123,65 @@ function weighted_sum(out: usize, a: usize, v: usize, stride: usize, n: i32, len
   for (; j < headDim; j++) store<f32>(o + (<usize>j << 2), load<f32>(o + (<usize>j << 2)) / l);
 }
 
+/** In place: s = tanh(s / cap)·cap for the n scores at att (Gemma 2's attn_logit_softcapping); returns their max. */
+// @ts-ignore: decorator
+@inline function capScores(att: usize, n: i32, cap: f32): f32 {
+  const c = f32x4.splat(cap);
+  let vmax = f32x4.splat(-Infinity);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const s = softcap_f32x4(v128.load(att + (<usize>i << 2)), c);
+    v128.store(att + (<usize>i << 2), s);
+    vmax = f32x4.max(vmax, s);
+  }
+  let max = Mathf.max(Mathf.max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)),
+                      Mathf.max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
+  for (; i < n; i++) {
+    const s = f32x4.extract_lane(softcap_f32x4(v128.load32_splat(att + (<usize>i << 2)), c), 0);
+    store<f32>(att + (<usize>i << 2), s);
+    max = Mathf.max(max, s);
+  }
+  return max;
+}
+
 // @ts-ignore: decorator
 @inline function attention(out: usize, q: usize, kc: usize, vc: usize, att: usize, nHeads: i32, nKvHeads: i32,
-                           headDim: i32, pos0: i32, T: i32, h0: i32, h1: i32, kind: i32): void {
+                           headDim: i32, pos0: i32, T: i32, scale: f32, softcap: f32, window: i32, ringRows: i32,
+                           h0: i32, h1: i32, kind: i32): void {
   const group = nHeads / nKvHeads;
-  const scale = <f32>(1.0 / Math.sqrt(<f64>headDim));
   const sh: usize = kind == F32 ? 2 : 1;
   const stride = <usize>(nKvHeads * headDim) << sh;
   for (let t = 0; t < T; t++) {
+    const p = pos0 + t, first = window > 0 ? max(0, p - window + 1) : 0;
     for (let h = h0; h < h1; h++) {
       const off = <usize>((t * nHeads + h) * headDim) << 2, kvOff = <usize>((h / group) * headDim) << sh;
-      attendHead(out + off, q + off, kc + kvOff, vc + kvOff, stride, att, headDim, pos0 + t + 1, scale, kind);
+      attendHead(out + off, q + off, kc + kvOff, vc + kvOff, stride, att, headDim, first % ringRows, p - first + 1,
+        ringRows, scale, softcap, kind);
     }
   }
 }
 
 /**
- * For query rows t < T at absolute positions pos0 + t, and query heads h in [h0, h1):
- *   out[t, h] = softmax(q[t,h] · K[0..pos0+t]ᵀ / sqrt(headDim)) · V[0..pos0+t]
- * q, out (T, nHeads*headDim); kc, vc (seqLen, nKvHeads*headDim) f32, rows up to pos0+T-1 filled;
- * att: scratch of 32 floats. Query head h reads KV head h / (nHeads / nKvHeads).
+ * For query rows t < T at absolute positions p = pos0 + t, and query heads h in [h0, h1):
+ *   out[t, h] = softmax(cap(q[t,h] · K[j]ᵀ · scale)) · V[j] over positions j in [first, p],
+ * first = 0, or max(0, p − window + 1) when window > 0 (a sliding window of the last `window` positions);
+ * cap(s) = s, or tanh(s / softcap)·softcap when softcap > 0. Position j's key and value are cache row
+ * j % ringRows: a ring of ringRows rows (≥ window + T − 1, so no row this call reads was overwritten by it),
+ * or the plain layout when ringRows ≥ pos0 + T.
+ * q, out (T, nHeads*headDim); kc, vc (ringRows, nKvHeads*headDim) f32; att: scratch of 32 floats.
+ * Query head h reads KV head h / (nHeads / nKvHeads).
  */
 export function attention_f32(out: usize, q: usize, kc: usize, vc: usize, att: usize,
                               nHeads: i32, nKvHeads: i32, headDim: i32, pos0: i32, T: i32,
-                              h0: i32, h1: i32): void {
-  attention(out, q, kc, vc, att, nHeads, nKvHeads, headDim, pos0, T, h0, h1, F32);
+                              scale: f32, softcap: f32, window: i32, ringRows: i32, h0: i32, h1: i32): void {
+  attention(out, q, kc, vc, att, nHeads, nKvHeads, headDim, pos0, T, scale, softcap, window, ringRows, h0, h1, F32);
 }
 
 /** attention_f32 over an f16 cache (written by store_f16). */
 export function attention_f16kv(out: usize, q: usize, kc: usize, vc: usize, att: usize,
                                 nHeads: i32, nKvHeads: i32, headDim: i32, pos0: i32, T: i32,
-                                h0: i32, h1: i32): void {
-  attention(out, q, kc, vc, att, nHeads, nKvHeads, headDim, pos0, T, h0, h1, F16);
+                                scale: f32, softcap: f32, window: i32, ringRows: i32, h0: i32, h1: i32): void {
+  attention(out, q, kc, vc, att, nHeads, nKvHeads, headDim, pos0, T, scale, softcap, window, ringRows, h0, h1, F16);
 }
 
 /**

@@ -1,4 +1,5 @@
 // Embedding lookup and dtype widening (16-bit checkpoints are widened to f32 at load).
+import { f16_to_f32 } from "./f16";
 
 /** out (dim,) = table[id, :]. table (vocab, dim). */
 export function embed_f32(out: usize, table: usize, id: i32, dim: i32): void {
@@ -18,17 +19,5 @@ export function widen_bf16_f32(out: usize, src: usize, n: i32): void {
 
 /** out (n,) f32 = widen(src (n,) IEEE f16), subnormals, inf and NaN included. Same in-place rule as bf16. */
 export function widen_f16_f32(out: usize, src: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
-    const h = <u32>load<u16>(src + (<usize>i << 1));
-    const sign = (h & 0x8000) << 16;
-    const em = (h & 0x7fff) << 13;
-    let bits: u32;
-    if ((h & 0x7c00) == 0x7c00) {
-      bits = em | 0x7f800000; // inf / NaN keep their payload
-    } else {
-      // Rebias the exponent by multiplying by 2^112; this also normalises subnormals.
-      bits = reinterpret<u32>(reinterpret<f32>(em) * 5.192296858534828e33);
-    }
-    store<u32>(out + (<usize>i << 2), bits | sign);
-  }
+  for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), f16_to_f32(load<u16>(src + (<usize>i << 1))));
 }

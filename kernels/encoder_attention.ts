@@ -76,7 +76,7 @@ function scores(att: usize, qh: usize, kt: usize, headDim: i32, len: i32, scale:
 
 /**
  * out (n,) = Σ_i a[i] · v_i, v_i at v + i·stride: 16 columns per pass over the keys, so each weight is
- * splat once per four multiply-adds (attention.ts's weighted_sum splats it for every four columns).
+ * splat once per four multiply-adds (attention.ts's accumulate splats it for every four columns).
  */
 function weighted_rows(out: usize, a: usize, v: usize, stride: usize, n: i32, len: i32): void {
   let j = 0;

@@ -1,4 +1,5 @@
-// GELU in its exact erf form, x·Φ(x) = x/2·(1 + erf(x/√2)), as BERT's hidden_act "gelu" (not the tanh form).
+// GELU in its exact erf form, x·Φ(x) = x/2·(1 + erf(x/√2)), as BERT's hidden_act "gelu", and in its tanh
+// approximation (gelu_pytorch_tanh), alone and as Gemma's gated MLP activation.
 import { exp_f32x4 } from "./vexp";
 
 /**
@@ -37,5 +38,54 @@ export function gelu_f32(out: usize, x: usize, n: i32): void {
   for (; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(out + o, f32x4.extract_lane(gelu_f32x4(f32x4.splat(load<f32>(x + o))), 0));
+  }
+}
+
+/**
+ * GELU's tanh approximation, 0.5·x·(1 + tanh(u)) with u = √(2/π)·(x + 0.044715·x³), as x / (1 + e^{−2u}):
+ * 1 + tanh(u) would cancel to nothing for x below about −4. −2u is formed in f64 and e^{−2u} taken as
+ * e^{hi}·(1 + lo) for −2u = hi + lo split into f32s: an f32 −2u would be off by up to |2u|·2⁻²⁴, which e^·
+ * turns into relative error of the result (5e-6 at x = −5).
+ */
+// @ts-ignore: decorator
+@inline function gelu_tanh_f32x4(x: v128): v128 {
+  const y0 = minus2u(f64x2.promote_low_f32x4(x)), y1 = minus2u(f64x2.promote_low_f32x4(i64x2.shuffle(x, x, 1, 0)));
+  const hi = i64x2.shuffle(f32x4.demote_f64x2_zero(y0), f32x4.demote_f64x2_zero(y1), 0, 2);
+  const lo = i64x2.shuffle(f32x4.demote_f64x2_zero(f64x2.sub(y0, f64x2.promote_low_f32x4(hi))),
+                           f32x4.demote_f64x2_zero(f64x2.sub(y1, f64x2.promote_low_f32x4(i64x2.shuffle(hi, hi, 1, 0)))), 0, 2);
+  const e = f32x4.mul(exp_f32x4(hi), f32x4.add(f32x4.splat(1), lo));
+  const g = f32x4.div(x, f32x4.add(f32x4.splat(1), e));
+  // Past e^88 (x below about −10) the result is under f32's normal range, but exp_f32x4 clamps: say ±0.
+  return v128.bitselect(v128.and(x, i32x4.splat(0x80000000)), g, f32x4.gt(hi, f32x4.splat(88)));
+}
+
+/** −2u = x·(c0 + c1·x²) on two f64 lanes, clamped to ±100 (beyond exp_f32x4's range, so hi and lo stay finite). */
+// @ts-ignore: decorator
+@inline function minus2u(x: v128): v128 {
+  const c0 = -2 * Math.sqrt(2 / Math.PI), c1 = c0 * 0.044715;
+  const y = f64x2.mul(x, f64x2.add(f64x2.splat(c0), f64x2.mul(f64x2.splat(c1), f64x2.mul(x, x))));
+  return f64x2.min(f64x2.max(y, f64x2.splat(-100)), f64x2.splat(100));
+}
+
+/** out (n,) = gelu_tanh(x (n,)) (transformers' gelu_pytorch_tanh). out may alias x. */
+export function gelu_tanh_f32(out: usize, x: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), gelu_tanh_f32x4(v128.load(x + (<usize>i << 2))));
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, f32x4.extract_lane(gelu_tanh_f32x4(f32x4.splat(load<f32>(x + o))), 0));
+  }
+}
+
+/** Gemma's gated MLP activation: out = gelu_tanh(gate) · up over n elements. out may alias gate. */
+export function geglu_tanh_f32(out: usize, gate: usize, up: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.mul(gelu_tanh_f32x4(v128.load(gate + o)), v128.load(up + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, f32x4.extract_lane(gelu_tanh_f32x4(f32x4.splat(load<f32>(gate + o))), 0) * load<f32>(up + o));
   }
 }

@@ -2,6 +2,7 @@
 // (XNNPACK's packed GEMM weights): panel p holds rows 8p..8p+7 and, for each column k, their 8 values
 // side by side. f32, bf16 and f16 weights; 16-bit ones stay 16-bit and are widened in registers.
 import { madd } from "./simd";
+import { f16_to_f32, f16hi_to_f32x4 } from "./f16";
 
 const F32: i32 = 0, BF16: i32 = 1, F16: i32 = 2;
 
@@ -15,7 +16,7 @@ const F32: i32 = 0, BF16: i32 = 1, F16: i32 = 2;
 @inline function wlo(p: usize, kind: i32): v128 {
   if (kind == F32) return v128.load(p);
   if (kind == BF16) return i32x4.shl(v128.load(p), 16);
-  return f16hi(i32x4.shl(v128.load(p), 16));
+  return f16hi_to_f32x4(i32x4.shl(v128.load(p), 16));
 }
 
 /** Rows 4-7 of the panel column at p, as f32x4. */
@@ -23,17 +24,7 @@ const F32: i32 = 0, BF16: i32 = 1, F16: i32 = 2;
 @inline function whi(p: usize, kind: i32): v128 {
   if (kind == F32) return v128.load(p, 16);
   if (kind == BF16) return v128.and(v128.load(p), i32x4.splat(0xffff0000));
-  return f16hi(v128.load(p));
-}
-
-/**
- * f16 held in each lane's upper 16 bits → f32: an arithmetic shift puts exponent and mantissa where f32
- * wants them (the sign stays in bit 31), the mask clears the sign copies and the low half, and × 2^112
- * rebiases the exponent (subnormals included). Inf/NaN weights are not preserved: finite weights only.
- */
-// @ts-ignore: decorator
-@inline function f16hi(v: v128): v128 {
-  return f32x4.mul(v128.and(i32x4.shr_s(v, 3), i32x4.splat(0x8fffe000)), f32x4.splat(5.192296858534828e33));
+  return f16hi_to_f32x4(v128.load(p));
 }
 
 /** Store the panel's 8 results (rows rb..rb+7) into the out row o, only for rows in [r0, r1). */
@@ -282,13 +273,4 @@ export function embed_bf16p8(out: usize, w: usize, id: i32, dim: i32): void {
 export function embed_f16p8(out: usize, w: usize, id: i32, dim: i32): void {
   const src = w + <usize>(id >> 3) * (<usize>dim << 4) + lane16(id & 7);
   for (let k = 0; k < dim; k++) store<f32>(out + (<usize>k << 2), f16_to_f32(load<u16>(src + (<usize>k << 4))));
-}
-
-/** One IEEE f16 → f32, subnormals, inf and NaN included (as widen_f16_f32). */
-// @ts-ignore: decorator
-@inline export function f16_to_f32(h16: u16): f32 {
-  const h = <u32>h16;
-  const em = (h & 0x7fff) << 13;
-  const bits = (h & 0x7c00) == 0x7c00 ? em | 0x7f800000 : reinterpret<u32>(reinterpret<f32>(em) * 5.192296858534828e33);
-  return reinterpret<f32>(bits | ((h & 0x8000) << 16));
 }

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { specFromConfig as anySpec, ConfigError, type DecoderSpec } from '../src/index.js';
-import { ropeFrequencies } from '../src/families/rope.js';
+import { ropeFrequencies, RopeTable } from '../src/families/rope.js';
 import { planModel } from '../src/runtime/plan.js';
 import { WASM32_MAX_BYTES } from '../src/runtime/arena.js';
 import { fixtureConfig, fixtureModel } from './paths.js';
@@ -115,6 +115,39 @@ test('which real models fit in wasm32 at each weight layout', () => {
   assert.equal(fits['phi-4-mini-instruct'], ['q4']);   // 3.84 B: bf16 7.1 GiB, q8 4.0 GiB (just over)
   assert.equal(fits['smollm3-3b'], ['q8', 'q4']);      // 3.08 B: bf16 5.7 GiB
   assert.equal(fits['qwen3-embedding-0.6b'], ['none', 'q8', 'q4']);
+});
+
+test('phi3 longrope: short factors up to original_max_position_embeddings, long past it, both × the attention factor', () => {
+  const s = specFromConfig(config(fixtureModel('tiny-phi3')));
+  const r = s.ropes[0];
+  assert.equal([r.rotDim, s.headDim, r.scaling.type], [12, 16, 'longrope']);
+  if (r.scaling.type !== 'longrope') return;
+  // max_position_embeddings 8192 / original 4096: factor 2, attention factor √(1 + ln 2 / ln 4096).
+  assert.ok(Math.abs(r.scaling.attentionFactor - Math.sqrt(1 + Math.log(2) / Math.log(4096))) < 1e-15);
+  const table = new RopeTable(r), cos = new Float32Array(6), sin = new Float32Array(6);
+  const expect = (pos: number, factors: number[]) => factors.map((f, i) => Math.fround(Math.cos(pos / (f * Math.pow(10000, (2 * i) / 12))) * (r.scaling as { attentionFactor: number }).attentionFactor));
+  table.angles(4095, 1, cos, sin); // the last position within the original context
+  assert.equal(Array.from(cos), expect(4095, r.scaling.shortFactor));
+  table.angles(4096, 1, cos, sin); // one past it: transformers switches to the long factors
+  assert.equal(Array.from(cos), expect(4096, r.scaling.longFactor));
+});
+
+test('Phi-4-mini as published: rope_scaling with a top-level partial_rotary_factor and original_max_position_embeddings', () => {
+  const s = specFromConfig(real('phi-4-mini-instruct'));
+  const r = s.ropes[0];
+  assert.equal([s.modelType, s.headDim, r.rotDim, r.scaling.type, s.tiedEmbeddings], ['phi3', 128, 96, 'longrope', true]);
+  if (r.scaling.type === 'longrope') assert.equal([r.scaling.shortFactor.length, r.scaling.longFactor.length, r.scaling.originalMaxPositions], [48, 48, 4096]);
+});
+
+test('Gemma 3 and SmolLM3 layer kinds: five sliding layers to one full, each with its RoPE; no RoPE on every 4th', () => {
+  const g = specFromConfig(config(fixtureModel('tiny-gemma3')));
+  assert.equal(g.layers.map((k) => k.window), [8, 8, 8, 8, 8, 0]);
+  assert.equal(g.ropes.map((r) => r.theta), [1e6, 1e4]);
+  assert.equal(g.layers.map((k) => k.rope), [1, 1, 1, 1, 1, 0]);
+  assert.equal([g.embedScale, g.attnScale, g.normPlusOne, g.act], [8, 1 / Math.sqrt(24), true, 'gelu_tanh']);
+  const real3 = specFromConfig(real('smollm3-3b'));
+  assert.equal(real3.layers.filter((k) => k.rope < 0).length, 9);
+  assert.equal(real3.layers.slice(0, 4).map((k) => k.rope), [0, 0, 0, -1]);
 });
 
 test.run();

@@ -57,10 +57,14 @@ test('attention split by heads: each thread scores into its own scratch row, res
     const q = arena.alloc('q', T * nHeads * hd * 4), kc = arena.alloc('kc', ctx * kvDim * 4), vc = arena.alloc('vc', ctx * kvDim * 4);
     const att = arena.alloc('att', 2 * ctx * 4), one = arena.alloc('one', T * nHeads * hd * 4), many = arena.alloc('many', T * nHeads * hd * 4);
     fill(arena.f32(q, T * nHeads * hd), 3); fill(arena.f32(kc, ctx * kvDim), 4); fill(arena.f32(vc, ctx * kvDim), 5);
-    const args = (out: number) => [out, q, kc, vc, att, nHeads, nKv, hd, pos0, T];
-    arena.kernels.attention_f32(...(args(one) as [number, number, number, number, number, number, number, number, number, number]), 0, nHeads);
-    pool.run('attention_f32', args(many), 0, nHeads, 2, 1, { arg: 4, strideBytes: ctx * 4 });
-    assert.equal(Array.from(arena.f32(many, T * nHeads * hd)), Array.from(arena.f32(one, T * nHeads * hd)));
+    // Plain, then a window of 4 over a ring of 6 rows (positions 5..7 wrap to rows 5, 0, 1).
+    for (const [window, ring] of [[0, ctx], [4, 6]]) {
+      const args = (out: number) => [out, q, kc, vc, att, nHeads, nKv, hd, pos0, T, 0.3, 0, window, ring];
+      arena.f32(one, T * nHeads * hd).fill(NaN); arena.f32(many, T * nHeads * hd).fill(NaN);
+      (arena.kernels.attention_f32 as (...a: number[]) => void)(...args(one), 0, nHeads);
+      pool.run('attention_f32', args(many), 0, nHeads, 2, 1, { arg: 4, strideBytes: ctx * 4 });
+      assert.equal(Array.from(arena.f32(many, T * nHeads * hd)), Array.from(arena.f32(one, T * nHeads * hd)), `window ${window} ring ${ring}`);
+    }
   });
 });
 

@@ -116,11 +116,17 @@ export function bindDecoder(spec: DecoderSpec, table: WeightEntry[], get: (e: We
   };
 }
 
-/** Every RMSNorm weight of the model, for Gemma's (1 + w) made once at load. */
-export function normWeights(w: DecoderWeights): Tensor[] {
-  const norms = [w.finalNorm];
-  for (const L of w.layers) norms.push(...[L.attnNorm, L.ffnNorm, L.qNorm, L.kNorm, L.attnPostNorm, L.ffnPostNorm].filter((t) => t !== undefined));
-  return norms;
+/**
+ * The weights as the graph reads them, from the loaded tensors: bound by the table, and Gemma's RMSNorm
+ * gains turned into (1 + w) once here, so the norm kernel is the same for every family.
+ */
+export function decoderWeights(spec: DecoderSpec, table: WeightEntry[], get: (e: WeightEntry) => Tensor, arena: Arena): DecoderWeights {
+  const w = bindDecoder(spec, table, get);
+  if (spec.normPlusOne) {
+    const norms = [w.finalNorm, ...w.layers.flatMap((L) => [L.attnNorm, L.ffnNorm, L.qNorm, L.kNorm, L.attnPostNorm, L.ffnPostNorm])];
+    for (const t of norms) if (t) arena.f32(t.ptr, t.shape[0]).forEach((g, i, a) => { a[i] = g + 1; });
+  }
+  return w;
 }
 
 /** KV cache element type: f16 halves the cache (values rounded to nearest f16). */
@@ -244,7 +250,7 @@ function block(ops: Ops, spec: DecoderSpec, L: LayerWeights, s: Activations, T: 
 /** x (T, dim) = the token embeddings of ids, scaled for Gemma. */
 function embed(ops: Ops, spec: DecoderSpec, w: DecoderWeights, x: Tensor, ids: ArrayLike<number>): void {
   ops.embed(x, w.tokEmb, ids);
-  if (spec.embedScale !== 1) ops.scale(x, spec.embedScale, ids.length);
+  if (spec.embedScale !== 1) ops.scale(x, ids.length, spec.embedScale);
 }
 
 /**
@@ -274,7 +280,7 @@ export function forward(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: RunSt
 /** s.logits (vocabSize,) = classifier · s.x[row], soft-capped where the spec says. */
 export function logitsAt(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: RunState, row: number, trace?: TraceHook): void {
   ops.matmul({ ...s.logits, shape: [1, s.logits.shape[0]] }, rowsFrom(s.x, row), w.classifier!, 1);
-  if (spec.finalSoftcap) ops.softcap(s.logits, spec.finalSoftcap, 1);
+  if (spec.finalSoftcap) ops.softcap({ ...s.logits, shape: [1, s.logits.shape[0]] }, 1, spec.finalSoftcap);
   trace?.('logits', -1, s.logits);
 }
 

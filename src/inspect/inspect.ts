@@ -104,7 +104,7 @@ function logitLens(model: Model, residuals: Float32Array[], T: number): Float32A
       arena.f32(x.ptr, T * spec.dim).set(r);
       ops.rmsnorm(x, x, weights.finalNorm, T, spec.normEps);
       ops.matmul(out, x, weights.classifier!, T);
-      if (spec.finalSoftcap) ops.softcap(out, spec.finalSoftcap, T);
+      if (spec.finalSoftcap) ops.softcap(out, T, spec.finalSoftcap);
       return arena.f32(out.ptr, T * spec.vocabSize).slice();
     });
   } finally {

@@ -33,10 +33,13 @@ const COSTS: { [K in OpName]?: (...a: Parameters<Ops[K]>) => Cost } = {
   rmsnorm: (_out, _x, w, T) => ({ flops: 4 * T * w.shape[0], bytes: F32 * (2 * T + 1) * w.shape[0] }),
   embed: (out, _table, ids) => ({ flops: 0, bytes: 2 * F32 * ids.length * cols(out) }),
   rope: (x, _cos, _sin, nHeads, headDim, T) => ({ flops: 3 * T * nHeads * headDim, bytes: F32 * T * (2 * nHeads + 1) * headDim }),
-  attention: (_out, _q, kc, _vc, _att, nHeads, nKvHeads, headDim, pos0, T) => {
-    const keys = T * pos0 + (T * (T + 1)) / 2; // query t attends to pos0 + t + 1 positions
+  attention: (_out, _q, kc, _vc, _att, nHeads, nKvHeads, headDim, pos0, T, opts) => {
+    const w = opts?.window || Infinity; // query t attends to pos0 + t + 1 positions, or the last w of them
+    let keys = 0;
+    for (let t = 0; t < T; t++) keys += Math.min(w, pos0 + t + 1);
     // q·k and a·v: 2 FLOPs per element each; the cache rows are read once, q read and out written.
-    return { flops: 4 * nHeads * headDim * keys, bytes: 2 * elt(kc) * (pos0 + T) * nKvHeads * headDim + 2 * F32 * T * nHeads * headDim };
+    const cacheRows = Math.min(pos0 + T, w + T - 1);
+    return { flops: 4 * nHeads * headDim * keys, bytes: 2 * elt(kc) * cacheRows * nKvHeads * headDim + 2 * F32 * T * nHeads * headDim };
   },
   storeKv: (cache, x, _pos0, T) => ({ flops: 0, bytes: (F32 + elt(cache)) * T * cols(x) }),
   swiglu: (_out, gate, _up, T) => ({ flops: 5 * T * cols(gate), bytes: 3 * F32 * T * cols(gate) }),

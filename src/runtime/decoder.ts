@@ -2,7 +2,7 @@
 // run it. Knows no family by name and nothing of text: src/model.ts adds the tokenizer and generation.
 import { checkPlan, type Arena, type RegionPlan, type Tensor } from './arena.js';
 import { ConfigError, OptionError } from '../errors.js';
-import { allocRunState, bindDecoder, normWeights, planRunState, type DecoderSpec, type DecoderWeights, type KvDtype } from '../families/decoder.js';
+import { allocRunState, decoderWeights, planRunState, type DecoderSpec, type DecoderWeights, type KvDtype } from '../families/decoder.js';
 import { RopeTable } from '../families/rope.js';
 import type { Loaded, ModelInfo } from './load.js';
 import { actQuantBytes, MIN_PARALLEL_WORK, Ops, qgemmScratchBytes } from './ops.js';
@@ -34,12 +34,10 @@ export class Decoder implements SessionHost {
     this.arena = loaded.arena;
     this.info = loaded.info;
     this.pool = loaded.pool;
-    this.weights = bindDecoder(this.spec, loaded.table, (e) => loaded.tensors.get(e)!);
+    this.weights = decoderWeights(this.spec, loaded.table, (e) => loaded.tensors.get(e)!, this.arena);
     if (!this.weights.classifier) {
       throw new ConfigError(`${loaded.info.source}: a base model with untied embeddings and no lm_head.weight; it cannot predict tokens (loadEmbedder runs it as an encoder)`);
     }
-    // Gemma's RMSNorm scales by (1 + w): made once here, so the norm kernel is the same for every family.
-    if (this.spec.normPlusOne) for (const t of normWeights(this.weights)) this.arena.f32(t.ptr, t.shape[0]).forEach((w, i, a) => { a[i] = w + 1; });
     this.ropes = this.spec.ropes.map((r) => new RopeTable(r));
   }
 

@@ -2,7 +2,7 @@
 // their own graph; decoder families (Qwen3-Embedding, EmbeddingGemma) run the decoder's encode pass.
 import { checkPlan, type Arena, type Tensor } from './arena.js';
 import { allocEncoderState, bindBert, forward as bertForward, planEncoderState, type BertSpec } from '../families/bert.js';
-import { allocEncodeState, bindDecoder, encode, normWeights, planEncodeState, type DecoderSpec } from '../families/decoder.js';
+import { allocEncodeState, decoderWeights, encode, planEncodeState, type DecoderSpec } from '../families/decoder.js';
 import { RopeTable } from '../families/rope.js';
 import type { Loaded, ModelInfo } from './load.js';
 import { MIN_PARALLEL_WORK, Ops } from './ops.js';
@@ -39,8 +39,7 @@ export class Encoder {
         return { h: s.x, offsets: bertForward(this.ops, spec, w, s, arena, seqs) };
       };
     } else {
-      const spec = loaded.spec as DecoderSpec, w = bindDecoder(spec, loaded.table, get);
-      if (spec.normPlusOne) for (const t of normWeights(w)) arena.f32(t.ptr, t.shape[0]).forEach((x, i, a) => { a[i] = x + 1; });
+      const spec = loaded.spec as DecoderSpec, w = decoderWeights(spec, loaded.table, get, arena);
       const ropes = spec.ropes.map((r) => new RopeTable(r));
       this.spec = spec;
       this.pass = (N, S, L, seqs) => {

@@ -7,6 +7,7 @@ import { ROW_ALIGN, type Scratch, type ThreadPool } from './threads.js';
 
 const rows = (t: Tensor) => t.shape[0];
 const cols = (t: Tensor) => t.shape[t.shape.length - 1];
+const elements = (t: Tensor) => t.shape.reduce((a, b) => a * b, 1);
 
 function check(ok: boolean, op: string, what: () => string): void {
   if (!ok) throw new ShapeError(`${op}: ${what()}`);
@@ -49,14 +50,30 @@ export interface QuantScratch {
   qpanel?: Tensor;
 }
 
-/** Attention over a KV cache: score scale (default 1/√headDim), Gemma 2's soft cap, a window, a ring of cache rows. */
-export interface AttentionOptions { scale?: number; softcap?: number; window?: number; ringRows?: number }
 /** Packed-batch attention: score scale, the band i − left ≤ j ≤ i + right (−1: unbounded), kv heads. */
 export interface EncoderAttentionOptions { scale?: number; left?: number; right?: number; nKvHeads?: number }
 
 // TODO(kernels branch): the kernels for these features land with the kernel work; until then they refuse.
 function unsupported(ok: boolean, op: string, what: string): void {
   if (!ok) throw new ShapeError(`${op}: ${what} needs kernels not built yet`);
+}
+
+/** Floats of score scratch one thread's attention needs at most (kernels/attention.ts BLOCK). */
+export const ATTENTION_SCRATCH = 32;
+
+/** Ops.attention's options; the defaults are Llama's attention. */
+export interface AttentionOptions {
+  /** Score multiplier; default 1/√headDim (Gemma 3: query_pre_attn_scalar^−0.5). */
+  scale?: number;
+  /** 0 (default): off; else scores → tanh(s / softcap) · softcap, after scaling (Gemma 2's attn_logit_softcapping). */
+  softcap?: number;
+  /** 0 (default): every earlier position; else only the last `window`, positions j with p − window < j ≤ p. */
+  window?: number;
+  /**
+   * The caches as rings: position j at row j % ringRows, as Ops.storeKv(..., ringRows) wrote it. Needs
+   * ringRows ≥ window + T − 1 (so this call's writes overwrote nothing its queries read) and ≤ the caches' rows.
+   */
+  ringRows?: number;
 }
 
 export class Ops {
@@ -160,12 +177,21 @@ export class Ops {
     }
   }
 
-  /** Write T rows of x (T, kvDim) f32 into a KV cache (ctx, kvDim) at rows [pos0, pos0 + T), as the cache's dtype. */
-  storeKv(cache: Tensor, x: Tensor, pos0: number, T: number, ringRows = rows(cache)): void {
-    unsupported(ringRows === rows(cache) && pos0 + T <= ringRows, 'storeKv', 'a ring cache');
-    check(cols(cache) === cols(x) && pos0 + T <= rows(cache) && T <= rows(x), 'storeKv',
-      () => `${T} rows of ${x.name} ${x.shape} at row ${pos0} of ${cache.name} ${cache.shape}`);
-    const dst = rowsFrom(cache, pos0).ptr;
+  /**
+   * Write T rows of x (T, kvDim) f32 into a KV cache (ctx, kvDim) as the cache's dtype: at rows [pos0, pos0 + T),
+   * or, with ringRows, position p at row p % ringRows of a ring (wrapping within the call; T ≤ ringRows ≤ ctx).
+   */
+  storeKv(cache: Tensor, x: Tensor, pos0: number, T: number, ringRows?: number): void {
+    const R = ringRows ?? rows(cache);
+    check(cols(cache) === cols(x) && T <= rows(x) && (ringRows === undefined ? pos0 + T <= R : Number.isInteger(R) && T <= R && R <= rows(cache)),
+      'storeKv', () => `${T} rows of ${x.name} ${x.shape} at position ${pos0} of ${cache.name} ${cache.shape}${ringRows === undefined ? '' : ` as a ring of ${ringRows} rows`}`);
+    const row0 = pos0 % R, first = Math.min(T, R - row0);
+    this.storeRows(cache, row0, x, first);
+    if (first < T) this.storeRows(cache, 0, rowsFrom(x, first), T - first);
+  }
+
+  private storeRows(cache: Tensor, row: number, x: Tensor, T: number): void {
+    const dst = rowsFrom(cache, row).ptr;
     if (cache.dtype === 'f16') this.k.store_f16(dst, x.ptr, T * cols(x));
     else this.k.copy_f32(dst, x.ptr, T * cols(x));
   }
@@ -178,18 +204,29 @@ export class Ops {
   }
 
   /**
-   * out, q (T, nHeads * headDim) over cache rows [0, pos0 + T) of kc, vc (seqLen, kvDim). att holds
-   * one score row per thread, (threads, ≥ pos0 + T), since threads split the heads.
+   * Causal attention: out, q (T, nHeads * headDim), query t at position pos0 + t, over the keys and values of
+   * kc, vc (ctx, kvDim) (kernels/attention.ts). By default every earlier position, at row = position, scores
+   * scaled by 1/√headDim; `opts` sets the scale, a softcap, a sliding window and a ring cache (AttentionOptions).
+   * att holds one scratch row per thread, (threads, ≥ min(32, keys per query)), since threads split the heads.
    */
-  attention(out: Tensor, q: Tensor, kc: Tensor, vc: Tensor, att: Tensor,
-            nHeads: number, nKvHeads: number, headDim: number, pos0: number, T: number, o: AttentionOptions = {}): void {
-    unsupported(!o.softcap && !o.window && (o.scale ?? 1 / Math.sqrt(headDim)) === 1 / Math.sqrt(headDim), 'attention', 'scale, softcap or window');
-    const attRow = cols(att);
-    check(pos0 + T <= rows(kc) && attRow >= pos0 + T && rows(att) >= this.threads && cols(kc) === nKvHeads * headDim, 'attention',
-      () => `positions ${pos0}..${pos0 + T} in cache ${kc.shape}, ${this.threads} threads' scores in ${att.name} ${att.shape}`);
+  attention(out: Tensor, q: Tensor, kc: Tensor, vc: Tensor, att: Tensor, nHeads: number, nKvHeads: number,
+            headDim: number, pos0: number, T: number, opts: AttentionOptions = {}): void {
+    const { scale = 1 / Math.sqrt(headDim), softcap = 0, window = 0, ringRows } = opts;
+    const attRow = cols(att), R = ringRows ?? rows(kc);
+    // Positions whose rows must all be distinct: what the first query sees up to what this call wrote.
+    const live = window > 0 ? Math.min(pos0 + T, window + T - 1) : pos0 + T;
+    const longest = window > 0 ? Math.min(window, pos0 + T) : pos0 + T;
+    check(Number.isInteger(window) && window >= 0 && softcap >= 0 && cols(kc) === nKvHeads * headDim && cols(vc) === cols(kc) &&
+      (ringRows === undefined ? pos0 + T <= R : Number.isInteger(R) && live <= R && R <= rows(kc)) && rows(vc) >= R, 'attention',
+      () => `positions ${pos0}..${pos0 + T} in caches ${kc.shape}, ${vc.shape} of ${nKvHeads}×${headDim}` +
+        `${window ? `, window ${window}` : ''}${ringRows === undefined ? '' : `, a ring of ${ringRows} rows (≥ ${live})`}${softcap < 0 ? `, softcap ${softcap} < 0` : ''}`);
+    check(attRow >= Math.min(ATTENTION_SCRATCH, longest) && rows(att) >= this.threads, 'attention',
+      () => `${this.threads} threads' scores (${Math.min(ATTENTION_SCRATCH, longest)} each) in ${att.name} ${att.shape}`);
+    let keys = 0; // multiply-adds per head and dim: each query's visible positions
+    for (let t = 0; t < T; t++) keys += window > 0 ? Math.min(window, pos0 + t + 1) : pos0 + t + 1;
     const kernel = kc.dtype === 'f16' ? 'attention_f16kv' : 'attention_f32';
-    this.split(kernel, [out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, nHeads, nKvHeads, headDim, pos0, T], 0, nHeads,
-      2 * T * (pos0 + T) * nHeads * headDim, 1, { arg: 4, strideBytes: attRow * 4 });
+    this.split(kernel, [out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, nHeads, nKvHeads, headDim, pos0, T, scale, softcap, window, R], 0, nHeads,
+      2 * keys * nHeads * headDim, 1, { arg: 4, strideBytes: attRow * 4 });
   }
 
   /** out = silu(gate) * up over the first T rows. */
@@ -202,15 +239,6 @@ export class Ops {
     check(cols(x) === nHeads * w.shape[0] && cols(out) === cols(x), 'rmsnormHeads', () => `${x.name} ${x.shape} as ${nHeads} heads of ${w.name} ${w.shape}`);
     this.k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, w.shape[0], T * nHeads, eps);
   }
-
-  /** out = gelu_tanh(gate) * up over the first T rows. */
-  geglu(_out: Tensor, _gate: Tensor, _up: Tensor, _T: number): void { unsupported(false, 'geglu', 'GeGLU'); }
-
-  /** x *= s over the first T rows. */
-  scale(_x: Tensor, _s: number, _T: number): void { unsupported(false, 'scale', 'scaling'); }
-
-  /** x = tanh(x / cap) · cap over the first T rows. */
-  softcap(_x: Tensor, _cap: number, _T: number): void { unsupported(false, 'softcap', 'soft-capping'); }
 
   /** Residual: out = a + b over the first T rows. */
   add(out: Tensor, a: Tensor, b: Tensor, T: number): void {
@@ -234,6 +262,31 @@ export class Ops {
   gelu(out: Tensor, x: Tensor, T: number): void {
     check(cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'gelu', () => `${out.name} ${out.shape} = gelu(${x.name} ${x.shape}) for ${T} rows`);
     this.k.gelu_f32(out.ptr, x.ptr, T * cols(x));
+  }
+
+  /** out = gelu_tanh(x) (transformers' gelu_pytorch_tanh) over the first T rows. out may alias x. */
+  geluTanh(out: Tensor, x: Tensor, T: number): void {
+    check(cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'geluTanh', () => `${out.name} ${out.shape} = gelu_tanh(${x.name} ${x.shape}) for ${T} rows`);
+    this.k.gelu_tanh_f32(out.ptr, x.ptr, T * cols(x));
+  }
+
+  /** out = gelu_tanh(gate) * up over the first T rows (Gemma's MLP). out may alias gate. */
+  geglu(out: Tensor, gate: Tensor, up: Tensor, T: number): void {
+    check([out, up].every((t) => cols(t) === cols(gate) && T <= rows(t)) && T <= rows(gate), 'geglu',
+      () => `${out.name} ${out.shape} = gelu_tanh(${gate.name} ${gate.shape}) * ${up.name} ${up.shape} for ${T} rows`);
+    this.k.geglu_tanh_f32(out.ptr, gate.ptr, up.ptr, T * cols(gate));
+  }
+
+  /** In place over the first T rows: x = tanh(x / cap) * cap (Gemma 2's final_logit_softcapping). */
+  softcap(x: Tensor, T: number, cap: number): void {
+    check(cap > 0 && T * cols(x) <= elements(x), 'softcap', () => `${T} rows of ${x.name} ${x.shape} capped at ${cap} (> 0)`);
+    this.k.softcap_f32(x.ptr, T * cols(x), cap);
+  }
+
+  /** In place over the first T rows: x = x * s. */
+  scale(x: Tensor, T: number, s: number): void {
+    check(T * cols(x) <= elements(x), 'scale', () => `${T} rows of ${x.name} ${x.shape}`);
+    this.k.scale_f32(x.ptr, T * cols(x), s);
   }
 
   /**

@@ -1,5 +1,7 @@
-// softmax_f32, swiglu_f32, add_f32 and add_rows_f32 against float64 loops, every tail of n, aliasing as documented.
+// softmax_f32, swiglu_f32, add_f32, add_rows_f32, softcap_f32 and scale_f32 against float64 loops (kernels/ref/act.ts),
+// every tail of n, aliasing as documented.
 import { test } from 'uvu';
+import { add, addRows, scale, softcap, softmax, swiglu } from '../../kernels/ref/act.js';
 import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
 
 const h = await harness();
@@ -17,15 +19,8 @@ const SWIGLU_TOL: Tol = { rtol: 5e-7, atol: 1e-30 };
 // add: one f32 add is correctly rounded, so the kernel must equal fround(a + b) exactly.
 const EXACT: Tol = { rtol: 0, atol: 0 };
 
-function refSoftmax(x: Float32Array): Float64Array {
-  const max = Math.max(...x);
-  const e = Float64Array.from(x, (v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}
-
 function checkSoftmax(xs: Float32Array, what: string): void {
-  const ref = refSoftmax(xs);
+  const ref = softmax(xs);
   for (const p of PLACEMENTS) {
     h.reset(p);
     const x = h.f32('x', xs);
@@ -43,7 +38,7 @@ test('softmax_f32: subtracts the max (inputs near 100 overflow expf otherwise)',
 });
 
 function checkSwiglu(gs: Float32Array, us: Float32Array, aliasGate: boolean, what: string): void {
-  const ref = Float64Array.from(gs, (g, i) => (g / (1 + Math.exp(-g))) * us[i]);
+  const ref = swiglu(gs, us);
   for (const p of PLACEMENTS) {
     h.reset(p);
     const gate = h.f32('gate', gs), up = h.f32('up', us), out = aliasGate ? gate : h.f32('out', gs.length);
@@ -69,7 +64,7 @@ test('swiglu_f32: saturating gates', () => {
 function checkAdd(n: number, alias: 'none' | 'a' | 'b'): void {
   const rand = rng(n);
   const as = floats(rand, n, -10, 10), bs = floats(rand, n, -1, 1);
-  const ref = Float64Array.from(as, (v, i) => Math.fround(v + bs[i]));
+  const ref = add(as, bs);
   const what = `add_f32 n=${n}${alias === 'none' ? '' : ` out = ${alias}`}`;
   for (const p of PLACEMENTS) {
     h.reset(p);
@@ -88,7 +83,7 @@ test('add_rows_f32: bias added to each of T rows', () => {
     for (const T of [1, 3, 4]) {
       const rand = rng(10 * n + T);
       const xs = floats(rand, T * n, -10, 10), bs = floats(rand, n);
-      const ref = Float64Array.from(xs, (v, i) => Math.fround(v + bs[i % n]));
+      const ref = addRows(xs, bs, n);
       const what = `add_rows_f32 n=${n} T=${T}`;
       for (const p of PLACEMENTS) {
         h.reset(p);
@@ -96,6 +91,42 @@ test('add_rows_f32: bias added to each of T rows', () => {
         h.call(what, [x], () => k.add_rows_f32(x.ptr, b.ptr, n, T));
         assertClose(h.label(what), h.read(x), ref, EXACT, n);
       }
+    }
+  }
+});
+
+// softcap: x / cap and × cap round once each and tanh_f32x4 is within ~2e-7 (Cephes tanhf), whose condition
+// number is ≤ 1: worst seen 1.8e-7. tanh of x / cap computed as 1 − 2/(e^{2x/cap} + 1) alone is 1e-3 off near 0.
+const SOFTCAP_TOL: Tol = { rtol: 1e-6, atol: 0 };
+
+function checkSoftcap(xs: Float32Array, cap: number, what: string): void {
+  const ref = softcap(xs, Math.fround(cap));
+  for (const p of PLACEMENTS) {
+    h.reset(p);
+    const x = h.f32('x', xs);
+    h.call(what, [x], () => k.softcap_f32(x.ptr, xs.length, cap));
+    assertClose(h.label(what), h.read(x), ref, SOFTCAP_TOL);
+  }
+}
+
+test('softcap_f32: every tail of n, caps 30 and 50 (Gemma 2\'s final and attention caps)', () => {
+  for (const n of NS) for (const cap of [30, 50]) checkSoftcap(floats(rng(n + cap), n, -200, 200), cap, `softcap_f32 n=${n} cap=${cap}`);
+});
+
+test('softcap_f32: near zero, across the polynomial/exp switch, and saturated (±1e30, ±3.4e38: ±cap, no NaN)', () => {
+  checkSoftcap(new Float32Array(4001).map((_, i) => (i - 2000) * 1e-3), 1, 'softcap_f32 sweep [-2, 2] cap=1');
+  checkSoftcap(Float32Array.of(0, -0, 1e-30, -1e-30, 1e-7, -1e-7, 0.6249, 0.625, -0.6251, 1e30, -1e30, 3.4e38, -3.4e38), 2.5, 'softcap_f32 extremes cap=2.5');
+});
+
+test('scale_f32: every tail of n, exactly fround(x · s)', () => {
+  for (const n of NS) {
+    const xs = floats(rng(n), n, -10, 10), s = 0.0883883461356163; // 1/√128 as an f32 crosses the ABI
+    const ref = Float64Array.from(scale(xs, Math.fround(s)), Math.fround);
+    for (const p of PLACEMENTS) {
+      h.reset(p);
+      const x = h.f32('x', xs);
+      h.call(`scale_f32 n=${n}`, [x], () => k.scale_f32(x.ptr, n, s));
+      assertClose(h.label(`scale_f32 n=${n}`), h.read(x), ref, EXACT);
     }
   }
 });

@@ -1,9 +1,12 @@
-// attention_f32 against a float64 causal GQA loop: query head h reads KV head floor(h / (nHeads / nKvHeads)),
-// row t (position pos0 + t) attends to cache rows 0..pos0+t. Heads outside [h0, h1) must stay NaN. Also the f16
-// cache (attention_f16kv over exact f16 values) and its writer store_f16 (round to nearest even).
+// attention_f32 against a float64 causal GQA loop (kernels/ref/attention.ts): query head h reads KV head
+// floor(h / (nHeads / nKvHeads)), row t (position pos0 + t) attends to positions 0..pos0+t, or the last `window`
+// of them, at cache rows j % ringRows; scores scaled and optionally softcapped. Heads outside [h0, h1) must stay
+// NaN. Also the f16 cache (attention_f16kv over exact f16 values) and its writer store_f16 (round to nearest even).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertClose, decodeF16, encodeF16, floats, harness, PLACEMENTS, rng, untouched, type Tol } from './harness.js';
+import { attention, type CacheAttention } from '../../kernels/ref/attention.js';
+import { decodeF16, encodeF16 } from '../../kernels/ref/convert.js';
+import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
 
 const h = await harness();
 const { k } = h;
@@ -14,60 +17,39 @@ const { k } = h;
 // outputs by ~1e-2 or more.
 const ATTN_TOL: Tol = { rtol: 2e-6, atol: 2e-6 };
 
-interface Shape { nHeads: number; nKvHeads: number; headDim: number; pos0: number; T: number }
-
-/** out (T, nHeads·headDim), NaN for heads outside [h0, h1). kc, vc (rows, nKvHeads·headDim). */
-function refAttention(q: Float32Array, kc: Float32Array, vc: Float32Array, s: Shape, h0: number, h1: number) {
-  const { nHeads, nKvHeads, headDim, pos0, T } = s;
-  const kvDim = nKvHeads * headDim, group = nHeads / nKvHeads, scale = 1 / Math.sqrt(headDim);
-  const out = untouched(T * nHeads * headDim);
-  for (let t = 0; t < T; t++) {
-    for (let hd = h0; hd < h1; hd++) {
-      const qo = (t * nHeads + hd) * headDim, kvo = Math.floor(hd / group) * headDim;
-      const len = pos0 + t + 1;
-      const p = new Float64Array(len);
-      for (let i = 0; i < len; i++) {
-        for (let j = 0; j < headDim; j++) p[i] += q[qo + j] * kc[i * kvDim + kvo + j];
-        p[i] *= scale;
-      }
-      const max = Math.max(...p);
-      let sum = 0;
-      for (let i = 0; i < len; i++) sum += (p[i] = Math.exp(p[i] - max));
-      for (let j = 0; j < headDim; j++) {
-        let acc = 0;
-        for (let i = 0; i < len; i++) acc += (p[i] / sum) * vc[i * kvDim + kvo + j];
-        out[qo + j] = acc;
-      }
-    }
-  }
-  return out;
-}
-
 /** The kernel's att scratch: one block of cache rows (kernels/attention.ts BLOCK). */
 const ATT_BLOCK = 32;
 
-/** f16: the cache holds f16 bits (attention_f16kv) and the reference reads their exact values. */
-function check(s: Shape, h0: number, h1: number, seed: number, f16 = false): void {
-  const { nHeads, nKvHeads, headDim, pos0, T } = s;
+/**
+ * attention_f32 (f16: attention_f16kv over a cache of f16 bits, the reference reading their exact values)
+ * against kernels/ref/attention.ts. The cache has ringRows rows when given, else pos0 + T + 2; every row
+ * that no query may read (unwritten, before a window, ring rows of other positions) holds NaN.
+ */
+function check(s: CacheAttention, h0: number, h1: number, seed: number, f16 = false): void {
+  const { nHeads, nKvHeads, headDim, pos0, T, softcap = 0, window = 0 } = s;
+  const scale = s.scale ?? 1 / Math.sqrt(headDim), rows = s.ringRows ?? pos0 + T + 2;
   const rand = rng(seed);
-  const kvDim = nKvHeads * headDim, filled = pos0 + T, rows = filled + 2;
-  // q scaled up so scores spread (softmax far from uniform); cache rows past pos0+T-1 are unwritten (NaN).
+  const kvDim = nKvHeads * headDim;
+  // q scaled up so scores spread (softmax far from uniform).
   const qs = floats(rand, T * nHeads * headDim, -3, 3);
   let ks = floats(rand, rows * kvDim), vs = floats(rand, rows * kvDim);
-  ks.fill(NaN, filled * kvDim);
-  vs.fill(NaN, filled * kvDim);
+  const visible = new Set<number>();
+  for (let p = pos0; p < pos0 + T; p++) for (let j = window > 0 ? Math.max(0, p - window + 1) : 0; j <= p; j++) visible.add(j % rows);
+  for (let r = 0; r < rows; r++) if (!visible.has(r)) { ks.fill(NaN, r * kvDim, (r + 1) * kvDim); vs.fill(NaN, r * kvDim, (r + 1) * kvDim); }
   const kBits = Uint16Array.from(ks, encodeF16), vBits = Uint16Array.from(vs, encodeF16);
   if (f16) { ks = Float32Array.from(kBits, decodeF16); vs = Float32Array.from(vBits, decodeF16); }
-  const ref = refAttention(qs, ks, vs, s, h0, h1);
+  // scale and softcap cross the ABI as f32.
+  const ref = attention(qs, ks, vs, { ...s, scale: Math.fround(scale), softcap: Math.fround(softcap), ringRows: rows }, h0, h1);
   for (const p of PLACEMENTS) {
     h.reset(p);
     const q = h.f32('q', qs);
     const kc = f16 ? h.u16('kc', kBits) : h.f32('kc', ks), vc = f16 ? h.u16('vc', vBits) : h.f32('vc', vs);
-    const att = h.f32('att', Math.min(filled, ATT_BLOCK)), out = h.f32('out', T * nHeads * headDim);
+    const att = h.f32('att', Math.min(pos0 + T, ATT_BLOCK)), out = h.f32('out', T * nHeads * headDim);
     const name = f16 ? 'attention_f16kv' : 'attention_f32';
-    const what = `${name} nHeads=${nHeads} nKvHeads=${nKvHeads} headDim=${headDim} pos0=${pos0} T=${T} heads [${h0},${h1})`;
+    const opts = `${s.scale === undefined ? '' : ` scale=${scale}`}${softcap ? ` softcap=${softcap}` : ''}${window ? ` window=${window}` : ''}${s.ringRows ? ` ring=${rows}` : ''}`;
+    const what = `${name} nHeads=${nHeads} nKvHeads=${nKvHeads} headDim=${headDim} pos0=${pos0} T=${T}${opts} heads [${h0},${h1})`;
     h.call(what, [out, att], () =>
-      k[name](out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, nHeads, nKvHeads, headDim, pos0, T, h0, h1));
+      k[name](out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, nHeads, nKvHeads, headDim, pos0, T, scale, softcap, window, rows, h0, h1));
     assertClose(h.label(what), h.read(out), ref, ATTN_TOL, headDim);
   }
 }
@@ -100,7 +82,7 @@ test('attention_f32: the first token attends only to itself', () => {
   h.reset('aligned');
   const q = h.f32('q', qs), kc = h.f32('kc', ks), vc = h.f32('vc', vs);
   const att = h.f32('att', 1), out = h.f32('out', 32);
-  k.attention_f32(out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, 4, 2, 8, 0, 1, 0, 4);
+  k.attention_f32(out.ptr, q.ptr, kc.ptr, vc.ptr, att.ptr, 4, 2, 8, 0, 1, 1 / Math.sqrt(8), 0, 0, 1, 0, 4);
   const want = Float64Array.from([...vs.subarray(0, 8), ...vs.subarray(0, 8), ...vs.subarray(8), ...vs.subarray(8)]);
   assertClose(h.label('attention_f32 pos0=0 T=1'), h.read(out), want, { rtol: 0, atol: 0 });
 });
@@ -119,6 +101,42 @@ test('attention_f16kv: f16 cache, same shapes as f32 (heads, GQA groups, positio
       check({ nHeads: 4, nKvHeads: 2, headDim, pos0, T }, 1, 3, seed++, true);
     }
   }
+});
+
+test('attention: score scale and softcap (off, biting at 1.5, loose at 50), f32 and f16 caches', () => {
+  let seed = 400;
+  for (const headDim of [8, 64]) {
+    for (const scale of [undefined, 0.3, 1]) {
+      for (const softcap of [0, 1.5, 50]) {
+        for (const f16 of [false, true]) check({ nHeads: 4, nKvHeads: 2, headDim, pos0: 37, T: 3, scale, softcap }, 0, 4, seed++, f16);
+      }
+    }
+  }
+});
+
+test('attention: sliding windows smaller and larger than the context, across score blocks', () => {
+  let seed = 500;
+  for (const window of [1, 2, 5, 31, 32, 33, 200]) {
+    for (const [pos0, T] of [[0, 1], [0, 7], [40, 3], [95, 5]]) {
+      for (const f16 of [false, true]) check({ nHeads: 4, nKvHeads: 2, headDim: 10, pos0, T, window }, 0, 4, seed++, f16);
+    }
+  }
+  check({ nHeads: 6, nKvHeads: 2, headDim: 64, pos0: 70, T: 9, window: 16, softcap: 2, scale: 0.2 }, 1, 5, seed++);
+});
+
+test('attention: ring caches of window + T − 1 rows and more, wrapping inside one prefill chunk and inside a score block', () => {
+  let seed = 600;
+  for (const [window, T] of [[1, 1], [4, 1], [4, 5], [5, 4], [40, 1], [40, 7]]) {
+    for (const extra of [0, 3]) {
+      const ringRows = window + T - 1 + extra;
+      // pos0 just before the ring's end (the chunk wraps), several laps on, and 0 (nothing wrapped yet).
+      for (const pos0 of [ringRows - 2, 3 * ringRows + 1, 0].filter((p) => p >= 0)) {
+        for (const f16 of [false, true]) check({ nHeads: 4, nKvHeads: 2, headDim: 8, pos0, T, window, ringRows }, 0, 4, seed++, f16);
+      }
+    }
+  }
+  // No window: a ring of pos0 + T rows is the plain layout.
+  check({ nHeads: 2, nKvHeads: 1, headDim: 6, pos0: 40, T: 3, ringRows: 43 }, 0, 2, seed++);
 });
 
 test('store_f16: every finite f16 value round-trips; random, tie, overflow, NaN and zero inputs round to nearest even', () => {

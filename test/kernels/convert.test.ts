@@ -2,21 +2,13 @@
 // random bf16 patterns, both into a separate output and in place (src in the upper half of out).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { decodeBf16, decodeF16 } from '../../kernels/ref/convert.js';
 import { floats, harness, PLACEMENTS, rng, type Buf } from './harness.js';
 
 const h = await harness();
 const { k } = h;
 
 const NS = [1, 3, 4, 5, 7, 31, 32, 33, 67, 257];
-
-/** IEEE binary16 → number, straight from the definition (sign, 5-bit exponent with bias 15, 10-bit mantissa). */
-function decodeF16(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const e = (bits >> 10) & 0x1f, m = bits & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24; // zero and subnormals
-  if (e === 31) return m === 0 ? sign * Infinity : NaN;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
 
 const f32Bits = (v: number): number => new Uint32Array(Float32Array.of(v).buffer)[0];
 
@@ -67,8 +59,6 @@ test('widen_f16_f32: every tail of n (shuffled patterns)', () => {
 });
 
 test('widen_bf16_f32: random patterns and specials, every tail of n', () => {
-  // bf16 is the top half of an f32, so its value is the f32 with those bits and a zero low half.
-  const decodeBf16 = (b: number) => new Float32Array(Uint32Array.of(b << 16).buffer)[0];
   const specials = [0x0000, 0x8000, 0x0001, 0x8001, 0x007f, 0x0080, 0x3f80, 0xbf80, 0x7f7f, 0x7f80, 0xff80, 0x7fc0, 0xffc1];
   const rand = rng(17);
   for (const n of [...NS, 4099]) {

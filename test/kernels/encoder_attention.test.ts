@@ -1,7 +1,8 @@
 // encoder_attention_f32 against a float64 bidirectional loop over a packed batch: each row attends to every
 // row of its own sequence (before and after it) and to nothing outside it. Heads outside [h0, h1) stay NaN.
 import { test } from 'uvu';
-import { assertClose, floats, harness, PLACEMENTS, rng, untouched, type Tol } from './harness.js';
+import { encoderAttention } from '../../kernels/ref/encoder_attention.js';
+import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
 
 const h = await harness();
 const { k } = h;
@@ -13,42 +14,13 @@ const ATTN_TOL: Tol = { rtol: 1e-5, atol: 1e-5 };
 
 interface Shape { lens: number[]; nHeads: number; headDim: number }
 
-function refAttention(q: Float32Array, kk: Float32Array, v: Float32Array, s: Shape, h0: number, h1: number): Float64Array {
-  const { lens, nHeads, headDim } = s;
-  const dim = nHeads * headDim, scale = 1 / Math.sqrt(headDim);
-  const N = lens.reduce((a, b) => a + b, 0);
-  const out = untouched(N * dim);
-  let r0 = 0;
-  for (const len of lens) {
-    for (let t = r0; t < r0 + len; t++) {
-      for (let hd = h0; hd < h1; hd++) {
-        const p = new Float64Array(len);
-        for (let i = 0; i < len; i++) {
-          for (let j = 0; j < headDim; j++) p[i] += q[t * dim + hd * headDim + j] * kk[(r0 + i) * dim + hd * headDim + j];
-          p[i] *= scale;
-        }
-        const max = Math.max(...p);
-        let sum = 0;
-        for (let i = 0; i < len; i++) sum += (p[i] = Math.exp(p[i] - max));
-        for (let j = 0; j < headDim; j++) {
-          let acc = 0;
-          for (let i = 0; i < len; i++) acc += (p[i] / sum) * v[(r0 + i) * dim + hd * headDim + j];
-          out[t * dim + hd * headDim + j] = acc;
-        }
-      }
-    }
-    r0 += len;
-  }
-  return out;
-}
-
 function check(s: Shape, h0: number, h1: number, seed: number): void {
   const { lens, nHeads, headDim } = s;
   const rand = rng(seed);
   const dim = nHeads * headDim, N = lens.reduce((a, b) => a + b, 0);
   // q scaled up so scores spread (softmax far from uniform).
   const qs = floats(rand, N * dim, -3, 3), ks = floats(rand, N * dim), vs = floats(rand, N * dim);
-  const ref = refAttention(qs, ks, vs, s, h0, h1);
+  const ref = encoderAttention(qs, ks, vs, s, h0, h1);
   const offsets = Int32Array.from([0, ...lens.map((_, i) => lens.slice(0, i + 1).reduce((a, b) => a + b, 0))]);
   for (const p of PLACEMENTS) {
     h.reset(p);

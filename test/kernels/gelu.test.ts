@@ -1,5 +1,7 @@
-// gelu_f32 (erf form) against x/2·(1 + erf(x/√2)) with erf evaluated in float64 by series and continued fraction.
+// gelu_f32 (erf form) against x/2·(1 + erf(x/√2)) with erf evaluated in float64 by series and continued fraction;
+// gelu_tanh_f32 and geglu_tanh_f32 against transformers' gelu_pytorch_tanh in float64 (kernels/ref/gelu.ts).
 import { test } from 'uvu';
+import { erfcCf, erfPos, geglu, gelu, geluTanh } from '../../kernels/ref/gelu.js';
 import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
 
 const h = await harness();
@@ -12,37 +14,8 @@ const { k } = h;
 // differs from the erf form by up to ~4e-4 (at |x| ≈ 2), and dropping the 1/√2 by far more.
 const GELU_TOL: Tol = { rtol: 1e-6, atol: 1e-9 };
 
-/** erf(z) for z ≥ 0 in float64: Maclaurin series below 3, erfc's continued fraction above. */
-function erfPos(z: number): number {
-  if (z < 3) {
-    let term = z, sum = z;
-    for (let n = 1; n < 200 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
-      term *= -z * z / n;
-      sum += term / (2 * n + 1);
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  return 1 - erfcCf(z);
-}
-
-/** erfc(z) = e^{−z²}/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + …)))), evaluated from 80 levels down. */
-function erfcCf(z: number): number {
-  let f = z;
-  for (let n = 80; n >= 1; n--) f = z + (n / 2) / f;
-  return Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
-}
-
-function refGelu(x: Float32Array): Float64Array {
-  return Float64Array.from(x, (v) => {
-    const z = Math.abs(v) / Math.SQRT2;
-    // For negative v, 1 + erf(v/√2) = erfc(|z|): computed directly so the tail keeps its relative accuracy.
-    const onePlusErf = v >= 0 ? 1 + erfPos(z) : (z < 3 ? 1 - erfPos(z) : erfcCf(z));
-    return 0.5 * v * onePlusErf;
-  });
-}
-
 function check(xs: Float32Array, what: string, inPlace = false): void {
-  const ref = refGelu(xs);
+  const ref = gelu(xs);
   for (const p of PLACEMENTS) {
     h.reset(p);
     const x = h.f32('x', xs), out = inPlace ? x : h.f32('out', xs.length);
@@ -66,6 +39,49 @@ test('gelu_f32: a dense sweep over [-10, 10], zero, and in place', () => {
   xs[2000] = 0;
   check(xs, 'gelu_f32 sweep [-10, 10]');
   check(floats(rng(7), 65, -4, 4), 'gelu_f32 in place', true);
+});
+
+// gelu_tanh: tanh(u) as a sigmoid of 2u formed in f64, then e^· (2 ulp), an add and a divide: worst seen 1.9e-7
+// relative over [-20, 20]. atol covers x below about −10, where the result is under 1e-37 and is flushed to 0.
+// The erf form differs by up to ~4e-4, and 1 + tanh(u) computed in f32 is 100% off below x ≈ −5.
+const GELU_TANH_TOL: Tol = { rtol: 1e-6, atol: 1e-30 };
+
+function checkTanh(xs: Float32Array, what: string, inPlace = false): void {
+  const ref = geluTanh(xs);
+  for (const p of PLACEMENTS) {
+    h.reset(p);
+    const x = h.f32('x', xs), out = inPlace ? x : h.f32('out', xs.length);
+    h.call(what, [out], () => k.gelu_tanh_f32(out.ptr, x.ptr, xs.length));
+    assertClose(h.label(what), h.read(out), ref, GELU_TANH_TOL);
+  }
+}
+
+test('gelu_tanh_f32: every tail of n, a dense sweep over [-20, 20], and in place', () => {
+  for (const n of [1, 3, 4, 5, 31, 32, 33, 257]) checkTanh(floats(rng(n), n, -6, 6), `gelu_tanh_f32 n=${n}`);
+  checkTanh(new Float32Array(8001).map((_, i) => -20 + i * 0.005), 'gelu_tanh_f32 sweep [-20, 20]');
+  checkTanh(floats(rng(8), 65, -4, 4), 'gelu_tanh_f32 in place', true);
+});
+
+test('gelu_tanh_f32: zero, tiny and huge inputs (x, ±0, no NaN, no inf)', () => {
+  checkTanh(Float32Array.of(0, -0, 1e-30, -1e-30, 1e-10, -1e-10, 10, -10, -10.1, 100, -100, 1e10, -1e10, 3.4e38, -3.4e38),
+    'gelu_tanh_f32 extremes');
+});
+
+test('geglu_tanh_f32: every tail of n, out separate and out = gate', () => {
+  for (const n of [1, 3, 4, 5, 31, 32, 33, 257]) {
+    const rand = rng(100 + n);
+    const gs = floats(rand, n, -8, 8), us = floats(rand, n, -2, 2), ref = geglu(gs, us);
+    for (const alias of [false, true]) {
+      for (const p of PLACEMENTS) {
+        h.reset(p);
+        const gate = h.f32('gate', gs), up = h.f32('up', us), out = alias ? gate : h.f32('out', n);
+        const what = `geglu_tanh_f32 n=${n}${alias ? ' out = gate' : ''}`;
+        h.call(what, [out], () => k.geglu_tanh_f32(out.ptr, gate.ptr, up.ptr, n));
+        // One more f32 multiply than gelu_tanh.
+        assertClose(h.label(what), h.read(out), ref, GELU_TANH_TOL);
+      }
+    }
+  }
 });
 
 test.run();

@@ -1,6 +1,6 @@
 // Shared kit for the kernel suites: one wasm memory with canary-guarded buffers, a seeded RNG, and
 // comparisons that name the kernel, sizes, index, expected and got (after XNNPACK's gemm tester).
-// It knows the kernel ABI in src/runtime/wasm.ts and nothing about models.
+// It knows the kernel ABI in src/runtime/wasm.ts and nothing about models; the float64 references are in kernels/ref/.
 import * as assert from 'uvu/assert';
 import { instantiate, kernelModule, type Kernels, type SimdFlavor } from '../../src/runtime/wasm.js';
 export { rng } from '../paths.js';
@@ -12,7 +12,6 @@ const BASE = 64 * 1024; // above the module's static data (expf tables from byte
 const PAGES = 64; // 4 MiB: the largest case (all 65536 f16 patterns) needs under 1 MiB
 
 export interface Buf { name: string; ptr: number; bytes: number }
-
 
 /** n f32 values drawn uniformly from [lo, hi). */
 export function floats(rand: () => number, n: number, lo = -1, hi = 1): Float32Array {
@@ -142,44 +141,4 @@ export function assertClose(what: string, got: Float32Array, ref: Float64Array, 
 /** A reference output of n elements, all NaN until the reference fills the part the kernel must write. */
 export function untouched(n: number): Float64Array {
   return new Float64Array(n).fill(NaN);
-}
-
-/**
- * The float64 reference of every matmul kernel: out[t, r] = Σ_j w[r, j]·x[t, j] over rows of n, for r in
- * [r0, r1), written into `out` (by default all NaN, so what the kernel must not write stays NaN).
- */
-export function refMatmul(x: ArrayLike<number>, w: ArrayLike<number>, T: number, n: number, d: number,
-                          r0 = 0, r1 = d, out = untouched(T * d)): Float64Array {
-  for (let t = 0; t < T; t++) {
-    for (let r = r0; r < r1; r++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) s += w[r * n + j] * x[t * n + j];
-      out[t * d + r] = s;
-    }
-  }
-  return out;
-}
-
-/** IEEE binary16 bits → number, from the definition (sign, 5-bit exponent with bias 15, 10-bit mantissa). */
-export function decodeF16(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const e = (bits >> 10) & 0x1f, m = bits & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 31) return m === 0 ? sign * Infinity : NaN;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-/** number → f16 bits, rounded to nearest with ties to even; ±inf past 65520, NaN → 0x7e00. */
-export function encodeF16(v: number): number {
-  if (Number.isNaN(v)) return 0x7e00;
-  const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0, a = Math.abs(v);
-  if (a >= 65520) return sign | 0x7c00;
-  let e = a < 2 ** -14 ? -14 : Math.floor(Math.log2(a));
-  if (e > -14 && a < 2 ** e) e--; // log2 rounded up just below a power of two
-  const q = a / 2 ** (e - 10); // exact: a is an f32, a power-of-two scale
-  let r = Math.floor(q);
-  if (q - r > 0.5 || (q - r === 0.5 && r % 2 === 1)) r++;
-  if (r < 1024) return sign | r; // subnormal (e = -14), or rounded down to zero
-  if (r === 2048) { e++; r = 1024; }
-  return sign | ((e + 15) << 10) | (r - 1024);
 }

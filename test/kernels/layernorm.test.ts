@@ -1,5 +1,6 @@
 // layernorm_f32 against a float64 loop over T rows, every tail of n, in place, and BERT's eps = 1e-12.
 import { test } from 'uvu';
+import { layernorm } from '../../kernels/ref/layernorm.js';
 import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
 
 const h = await harness();
@@ -12,24 +13,11 @@ const LN_TOL: Tol = { rtol: 1e-6, atol: 1e-6 };
 
 const NS = [1, 3, 4, 5, 7, 31, 32, 33, 67, 257, 384];
 
-/** out[t,:] = (x − mean) / sqrt(var + eps) * w + b, biased variance, all in f64. */
-function refLayernorm(x: Float32Array, w: Float32Array, b: Float32Array, n: number, T: number, eps: number): Float64Array {
-  const out = new Float64Array(T * n);
-  for (let t = 0; t < T; t++) {
-    let mean = 0, v = 0;
-    for (let j = 0; j < n; j++) mean += x[t * n + j] / n;
-    for (let j = 0; j < n; j++) v += (x[t * n + j] - mean) ** 2 / n;
-    const inv = 1 / Math.sqrt(v + eps);
-    for (let j = 0; j < n; j++) out[t * n + j] = (x[t * n + j] - mean) * inv * w[j] + b[j];
-  }
-  return out;
-}
-
 function check(n: number, T: number, eps: number, inPlace: boolean, seed: number, offset = 0): void {
   const rand = rng(seed);
   // offset shifts every row: a one-pass variance would lose digits, the two-pass one must not.
   const xs = floats(rand, T * n, offset - 3, offset + 3), ws = floats(rand, n, -2, 2), bs = floats(rand, n, -2, 2);
-  const ref = refLayernorm(xs, ws, bs, n, T, Math.fround(eps));
+  const ref = layernorm(xs, ws, bs, n, T, Math.fround(eps));
   for (const p of PLACEMENTS) {
     h.reset(p);
     const x = h.f32('x', xs), w = h.f32('w', ws), b = h.f32('b', bs), out = inPlace ? x : h.f32('out', T * n);

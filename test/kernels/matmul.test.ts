@@ -1,7 +1,8 @@
 // matvec_f32 and matmul_f32 against float64 loops: every tail of n, the 4-token tile's T tails, and
 // partial row ranges whose untouched rows must stay NaN.
 import { test } from 'uvu';
-import { assertClose, floats, harness, PLACEMENTS, refMatmul, rng, type Tol } from './harness.js';
+import { matmul } from '../../kernels/ref/matmul.js';
+import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
 
 const h = await harness();
 const { k } = h;
@@ -32,7 +33,7 @@ function checkMatvec(n: number, d: number, seed: number): void {
       const x = h.f32('x', xs), w = h.f32('w', ws), out = h.f32('out', d);
       const what = `matvec_f32 n=${n} d=${d} rows [${r0},${r1})`;
       h.call(what, [out], () => k.matvec_f32(out.ptr, x.ptr, w.ptr, n, r0, r1));
-      assertClose(h.label(what), h.read(out), refMatmul(xs, ws, 1, n, d, r0, r1), dotTol(n));
+      assertClose(h.label(what), h.read(out), matmul(xs, ws, 1, n, d, r0, r1), dotTol(n));
     }
   }
 }
@@ -46,7 +47,7 @@ function checkMatmul(T: number, n: number, d: number, seed: number): void {
       const x = h.f32('x', xs), w = h.f32('w', ws), out = h.f32('out', T * d);
       const what = `matmul_f32 T=${T} n=${n} d=${d} rows [${r0},${r1})`;
       h.call(what, [out], () => k.matmul_f32(out.ptr, x.ptr, w.ptr, T, n, d, r0, r1));
-      assertClose(h.label(what), h.read(out), refMatmul(xs, ws, T, n, d, r0, r1), dotTol(n), d);
+      assertClose(h.label(what), h.read(out), matmul(xs, ws, T, n, d, r0, r1), dotTol(n), d);
     }
   }
 }

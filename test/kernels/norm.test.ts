@@ -1,5 +1,6 @@
 // rmsnorm_f32 against a float64 loop over T rows, every tail of n, and in place (out = x).
 import { test } from 'uvu';
+import { rmsnorm } from '../../kernels/ref/norm.js';
 import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
 
 const h = await harness();
@@ -12,23 +13,11 @@ const NORM_TOL: Tol = { rtol: 1e-6, atol: 0 };
 
 const NS = [1, 3, 4, 5, 7, 31, 32, 33, 67, 257];
 
-/** out[t,:] = x[t,:] / sqrt(mean(x[t,:]²) + eps) * w, all in f64. */
-function refRmsnorm(x: Float32Array, w: Float32Array, n: number, T: number, eps: number): Float64Array {
-  const out = new Float64Array(T * n);
-  for (let t = 0; t < T; t++) {
-    let ss = 0;
-    for (let j = 0; j < n; j++) ss += x[t * n + j] ** 2;
-    const scale = 1 / Math.sqrt(ss / n + eps);
-    for (let j = 0; j < n; j++) out[t * n + j] = x[t * n + j] * scale * w[j];
-  }
-  return out;
-}
-
 function check(n: number, T: number, eps: number, inPlace: boolean, seed: number, scale = 3): void {
   const rand = rng(seed);
   const xs = floats(rand, T * n, -scale, scale), ws = floats(rand, n, -2, 2);
   // eps crosses the ABI as an f32, so the reference uses the same rounded value.
-  const ref = refRmsnorm(xs, ws, n, T, Math.fround(eps));
+  const ref = rmsnorm(xs, ws, n, T, Math.fround(eps));
   for (const p of PLACEMENTS) {
     h.reset(p);
     const x = h.f32('x', xs), w = h.f32('w', ws), out = inPlace ? x : h.f32('out', T * n);

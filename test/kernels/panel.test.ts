@@ -3,7 +3,9 @@
 // tile, partial row ranges (untouched rows stay NaN), packing in row chunks, and dirty padding.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertClose, decodeF16, encodeF16, floats, harness, PLACEMENTS, refMatmul, rng, type Buf, type Tol } from './harness.js';
+import { decodeBf16, decodeF16, encodeBf16, encodeF16 } from '../../kernels/ref/convert.js';
+import { matmul, weightValues } from '../../kernels/ref/matmul.js';
+import { assertClose, floats, harness, PLACEMENTS, rng, type Buf, type Tol } from './harness.js';
 
 const h = await harness();
 const { k } = h;
@@ -16,21 +18,21 @@ const TS = [1, 3, 4, 5, 9];
 // As matmul.test.ts: f32 sums of n terms in [-1, 1] drift by about sqrt(n) ulps; the weights are exact.
 const dotTol = (n: number): Tol => ({ rtol: 2e-6 * Math.sqrt(n), atol: 2e-6 * Math.sqrt(n) });
 
-const bf16Bits = (v: number) => new Uint32Array(Float32Array.of(v).buffer)[0] >>> 16;
-const decodeBf16 = (b: number) => new Float32Array(Uint32Array.of(b << 16).buffer)[0];
-
 /** d·n weights in [-1, 1] as the dtype stores them (bits) and their exact values. Some f16 are subnormal. */
 function weights(kind: Kind, rand: () => number, count: number): { bits: Float32Array | Uint16Array; vals: Float64Array } {
   const f = floats(rand, count);
   if (kind === 'f32') return { bits: f, vals: Float64Array.from(f) };
   if (kind === 'f16') for (let i = 0; i < count; i += 7) f[i] *= 1e-4; // reach the subnormal range (< 6.1e-5)
-  const bits = Uint16Array.from(f, (v) => (kind === 'bf16' ? bf16Bits(v) : encodeF16(v)));
+  const bits = Uint16Array.from(f, (v) => (kind === 'bf16' ? encodeBf16(v) : encodeF16(v)));
   return { bits, vals: Float64Array.from(bits, (b) => (kind === 'bf16' ? decodeBf16(b) : decodeF16(b))) };
 }
 
 const packedBytes = (kind: Kind, n: number, d: number) => Math.ceil(d / 8) * 8 * n * (kind === 'f32' ? 4 : 2);
 
-/** Pack W into a fresh buffer whose bytes start as junk, in row chunks of `chunk` rows, as the loader does. */
+/**
+ * Pack W into a fresh buffer whose bytes start as junk, in row chunks of `chunk` rows, as the loader does,
+ * and check the panels hold W's values where kernels/ref/matmul.ts's layout says.
+ */
 function pack(kind: Kind, bits: Float32Array | Uint16Array, n: number, d: number, chunk: number): Buf {
   const w = h.alloc('w (packed)', packedBytes(kind, n, d));
   h.bytes().fill(0xa5, w.ptr, w.ptr + w.bytes);
@@ -41,6 +43,9 @@ function pack(kind: Kind, bits: Float32Array | Uint16Array, n: number, d: number
     if (kind === 'f32') k.pack_f32p8(w.ptr, src.ptr + r * n * eb, n, d, r, r1);
     else k.pack_u16p8(w.ptr, src.ptr + r * n * eb, n, d, r, r1);
   }
+  const rowMajor = new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength);
+  assertClose(h.label(`pack ${kind} n=${n} d=${d} in chunks of ${chunk}`), Float32Array.from(weightValues(`${kind}p8`, h.bytes().slice(w.ptr, w.ptr + w.bytes), n, d)),
+    weightValues(kind, rowMajor, n, d), { rtol: 0, atol: 0 }, n);
   return w;
 }
 
@@ -64,7 +69,7 @@ function check(kind: Kind, T: number, n: number, d: number, seed: number): void 
       const x = h.f32('x', xs), out = h.f32('out', T * d);
       const what = `matmul_${kind}p8 T=${T} n=${n} d=${d} rows [${r0},${r1})`;
       h.call(what, [out], () => matmulOf(kind)(out.ptr, x.ptr, w.ptr, T, n, d, r0, r1));
-      assertClose(h.label(what), h.read(out), refMatmul(xs, vals, T, n, d, r0, r1), dotTol(n), d);
+      assertClose(h.label(what), h.read(out), matmul(xs, vals, T, n, d, r0, r1), dotTol(n), d);
     }
   }
 }

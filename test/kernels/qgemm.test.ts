@@ -2,40 +2,23 @@
 // activations as quantize_q8/_q4 and quantize_act_q16/_q8 made them: tails of n (zero-padded blocks), of the
 // 8-row panel and of the 4-token tile, row ranges cut as threads cut them, NaN-poisoned outputs, junk scratch.
 import { test } from 'uvu';
-import { assertClose, floats, harness, PLACEMENTS, refMatmul, rng, untouched, type Buf } from './harness.js';
+import { blockCols, matmul, weightValues } from '../../kernels/ref/matmul.js';
+import { blocks, blockValues, readBlocks } from '../../kernels/ref/quant.js';
+import { assertClose, floats, harness, PLACEMENTS, rng, untouched, type Buf } from './harness.js';
 
 const h = await harness();
 const { k } = h;
 
 type Q = 'q8' | 'q4';
-const nb = (n: number) => Math.ceil(n / 32);
 /** Scratch bytes for one call (Ops.qgemmScratchBytes): a widened 8-row panel, 544 bytes per block. */
-const scratchBytes = (n: number) => nb(n) * 544;
-
-/** Weight element (r, j) as stored: quant × its block's scale (q4: nibble − 8), 0 in the padding. */
-function weightValues(q: Q, w: Buf, n: number, d: number): Float64Array {
-  const B = nb(n), qb = q === 'q8' ? 32 : 16;
-  const bytes = h.bytes().slice(w.ptr, w.ptr + w.bytes);
-  const scales = new Float32Array(bytes.buffer.slice(d * B * qb, d * B * qb + 4 * d * B));
-  const vals = new Float64Array(d * B * 32);
-  for (let i = 0; i < d * B; i++) {
-    for (let j = 0; j < 32; j++) {
-      const v = q === 'q8' ? (bytes[i * 32 + j] << 24) >> 24 : (j < 16 ? bytes[i * 16 + j] & 15 : bytes[i * 16 + j - 16] >> 4) - 8;
-      vals[i * 32 + j] = v * scales[i];
-    }
-  }
-  return vals;
-}
+const scratchBytes = (n: number) => blocks(n) * 544;
+const bytesOf = (b: Buf) => h.bytes().slice(b.ptr, b.ptr + b.bytes);
 
 /** Activations as qgemm takes them (q8: quantize_act_q16, q4: quantize_act_q8) and their values quant × scale. */
 function activations(q: Q, xs: Float32Array, T: number, n: number): { xq: Buf; vals: Float64Array } {
-  const B = nb(n), qb = q === 'q8' ? 2 : 1;
-  const x = h.f32('x', xs), xq = h.alloc('xq', T * B * (q === 'q8' ? 68 : 40));
+  const x = h.f32('x', xs), xq = h.alloc('xq', T * blocks(n) * (q === 'q8' ? 68 : 40));
   (q === 'q8' ? k.quantize_act_q16 : k.quantize_act_q8)(xq.ptr, x.ptr, T, n);
-  const bytes = h.bytes().slice(xq.ptr, xq.ptr + xq.bytes);
-  const quants = q === 'q8' ? new Int16Array(bytes.buffer, 0, T * B * 32) : new Int8Array(bytes.buffer, 0, T * B * 32);
-  const scales = new Float32Array(bytes.buffer.slice(T * B * 32 * qb, T * B * (32 * qb + 4)));
-  return { xq, vals: Float64Array.from(quants, (v, i) => v * scales[i >> 5]) };
+  return { xq, vals: blockValues(readBlocks(q === 'q8' ? 'act16' : 'act8', bytesOf(xq), n, T)) };
 }
 
 /** Row ranges as callers make them: whole, cut off at either end, and the 16-row chunks the thread pool makes. */
@@ -51,7 +34,7 @@ function check(q: Q, T: number, n: number, d: number, seed: number): void {
   for (const p of PLACEMENTS) {
     for (const ranges of rowRanges(d)) {
       h.reset(p);
-      const src = h.f32('src', ws), w = h.alloc('w', d * nb(n) * (q === 'q8' ? 36 : 20));
+      const src = h.f32('src', ws), w = h.alloc('w', d * blocks(n) * (q === 'q8' ? 36 : 20));
       (q === 'q8' ? k.quantize_q8 : k.quantize_q4)(w.ptr, src.ptr, n, d, 0, d);
       const { xq, vals } = activations(q, xs, T, n);
       const s = h.alloc('scratch', scratchBytes(n));
@@ -63,8 +46,8 @@ function check(q: Q, T: number, n: number, d: number, seed: number): void {
       });
       // Block dots are exact integers; only the f32 scale products and the sums over blocks round.
       const tol = { rtol: 1e-5, atol: 1e-5 * Math.sqrt(n) };
-      const wv = weightValues(q, w, n, d), ref = untouched(T * d);
-      for (const [r0, r1] of ranges) refMatmul(vals, wv, T, nb(n) * 32, d, r0, r1, ref);
+      const wv = weightValues(q, bytesOf(w), n, d), ref = untouched(T * d);
+      for (const [r0, r1] of ranges) matmul(vals, wv, T, blockCols(n), d, r0, r1, ref);
       assertClose(h.label(what), h.read(out), ref, tol, d);
     }
   }
@@ -91,12 +74,12 @@ test('qgemm_q4: extreme nibbles and activations stay exact (i16 half-block sums 
   const xs = new Float32Array(T * n).map((_, i) => [1, -1, i % 2 ? 1 : -1, i % 3 ? 1 : -1, 1][Math.floor(i / n)]);
   for (const q of ['q8', 'q4'] as const) {
     h.reset('aligned');
-    const src = h.f32('src', ws), w = h.alloc('w', d * nb(n) * (q === 'q8' ? 36 : 20));
+    const src = h.f32('src', ws), w = h.alloc('w', d * blocks(n) * (q === 'q8' ? 36 : 20));
     (q === 'q8' ? k.quantize_q8 : k.quantize_q4)(w.ptr, src.ptr, n, d, 0, d);
     const { xq, vals } = activations(q, xs, T, n);
     const s = h.alloc('scratch', scratchBytes(n)), out = h.f32('out', T * d);
     h.call(`qgemm_${q} extremes`, [out, s], () => (q === 'q8' ? k.qgemm_q8 : k.qgemm_q4)(out.ptr, xq.ptr, w.ptr, s.ptr, T, n, d, 0, d));
-    assertClose(h.label(`qgemm_${q} extremes`), h.read(out), refMatmul(vals, weightValues(q, w, n, d), T, nb(n) * 32, d), { rtol: 1e-6, atol: 1e-6 }, d);
+    assertClose(h.label(`qgemm_${q} extremes`), h.read(out), matmul(vals, weightValues(q, bytesOf(w), n, d), T, blockCols(n), d), { rtol: 1e-6, atol: 1e-6 }, d);
   }
 });
 

@@ -1,5 +1,6 @@
 // rope_f32 against a float64 rotate-half loop: pairs (i, i + headDim/2) in each head, one angle row per token.
 import { test } from 'uvu';
+import { rope } from '../../kernels/ref/rope.js';
 import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
 
 const h = await harness();
@@ -23,23 +24,6 @@ function angles(pos: number[], headDim: number, theta = 10000): { cos: Float32Ar
   return { cos, sin };
 }
 
-/** x (T, nHeads·headDim) rotated in f64 with the f32 cos/sin the kernel is given. */
-function refRope(x: Float32Array, cos: Float32Array, sin: Float32Array, nHeads: number, headDim: number, T: number) {
-  const out = Float64Array.from(x);
-  const half = headDim / 2;
-  for (let t = 0; t < T; t++) {
-    for (let hd = 0; hd < nHeads; hd++) {
-      const base = (t * nHeads + hd) * headDim;
-      for (let i = 0; i < half; i++) {
-        const a = x[base + i], b = x[base + i + half], c = cos[t * half + i], s = sin[t * half + i];
-        out[base + i] = a * c - b * s;
-        out[base + i + half] = b * c + a * s;
-      }
-    }
-  }
-  return out;
-}
-
 test('rope_f32: head sizes 2, 6, 8, 10, 64; 1 and 3 heads; T = 1, 3, 4', () => {
   for (const headDim of [2, 6, 8, 10, 64]) {
     for (const nHeads of [1, 3]) {
@@ -48,7 +32,7 @@ test('rope_f32: head sizes 2, 6, 8, 10, 64; 1 and 3 heads; T = 1, 3, 4', () => {
         const pos = Array.from({ length: T }, () => Math.floor(rand() * 500));
         const { cos, sin } = angles(pos, headDim);
         const xs = floats(rand, T * nHeads * headDim);
-        const ref = refRope(xs, cos, sin, nHeads, headDim, T);
+        const ref = rope(xs, cos, sin, nHeads, headDim, T);
         for (const p of PLACEMENTS) {
           h.reset(p);
           const x = h.f32('x', xs), c = h.f32('cos', cos), s = h.f32('sin', sin);
