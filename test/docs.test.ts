@@ -7,6 +7,11 @@ import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { cli } from '../src/cli/index.js';
+import { LOAD_OPTIONS } from '../src/runtime/load.js';
+import { SESSION_OPTIONS } from '../src/runtime/session.js';
+import { SOURCE_OPTIONS } from '../src/sources/options.js';
+import { EMBED_OPTIONS, EMBEDDER_OPTIONS } from '../src/text/embed.js';
+import { GENERATE_OPTIONS } from '../src/text/generate.js';
 import { ROOT } from './paths.js';
 
 const DOC = resolve(ROOT, 'docs/how-it-works.md');
@@ -110,6 +115,41 @@ test('README.md and docs/*.md: every `tide …` command line uses real commands 
   }
   assert.ok(lines.length > 30, `${lines.length} command lines`);
   assert.equal(wrong, []);
+});
+
+/** The backticked names in the first column of the table whose header starts with `header`. */
+function tableNames(md: string, header: string): string[] | undefined {
+  const lines = md.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`| ${header} |`));
+  if (start < 0) return undefined;
+  const names: string[] = [];
+  for (const l of lines.slice(start + 2)) {
+    if (!l.startsWith('|')) break;
+    for (const m of l.split('|')[1].matchAll(/`([^`]+)`/g)) names.push(m[1].split(' ')[0]);
+  }
+  return names.sort();
+}
+
+test('the option tables list exactly the options the code checks, and the flag tables the CLI\'s flags', () => {
+  const api = text('docs/api.md');
+  const commands = new Map(cli().commands.map((c) => [c.name(), c.options.map((o) => o.long!)]));
+  const shared = commands.get('run')!.filter((f) => commands.get('chat')!.includes(f) && commands.get('generate')!.includes(f));
+  const tables: [string, string, readonly string[]][] = [
+    ['docs/api.md', 'load option', LOAD_OPTIONS],
+    ['docs/api.md', 'generate option', GENERATE_OPTIONS],
+    ['docs/api.md', 'session option', SESSION_OPTIONS],
+    ['docs/api.md', 'embed option', EMBED_OPTIONS],
+    ['docs/cli.md', 'flag', shared],
+    ['docs/serve.md', 'flag', commands.get('serve')!],
+  ];
+  for (const [doc, header, want] of tables) {
+    const got = tableNames(text(doc), header);
+    assert.ok(got, `${doc}: no table headed "${header}"`);
+    assert.equal(got, [...want].sort(), `${doc}: the "${header}" table`);
+  }
+  // The options described in prose: the source options and the embedder's own.
+  const unnamed = [...SOURCE_OPTIONS, ...EMBEDDER_OPTIONS].filter((o) => !api.includes(`\`${o}\``));
+  assert.equal(unnamed, []);
 });
 
 test.run();
