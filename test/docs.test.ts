@@ -125,7 +125,7 @@ function tableNames(md: string, header: string): string[] | undefined {
   const names: string[] = [];
   for (const l of lines.slice(start + 2)) {
     if (!l.startsWith('|')) break;
-    for (const m of l.split('|')[1].matchAll(/`([^`]+)`/g)) names.push(m[1].split(' ')[0]);
+    for (const m of l.split(/(?<!\\)\|/)[1].matchAll(/`([^`]+)`/g)) names.push(m[1].split(' ')[0]); // \| is a | inside a cell
   }
   return names.sort();
 }
