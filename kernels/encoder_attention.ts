@@ -1,32 +1,39 @@
-// Bidirectional (non-causal) self-attention for encoders over a packed batch: sequences lie back to
-// back in the rows of q, k, v, and each row attends to every row of its own sequence and no other.
+// Self-attention for encoders over a packed batch: sequences lie back to back in the rows of q, k, v, and
+// each row attends to the rows of its own sequence in a band around it (all of them by default; causal and
+// sliding-window masks for decoders used as embedders) and to no other.
 // The row offsets are the attention mask in compact form: padding is never stored, so it cannot leak.
 import { madd } from "./simd";
 import { exp_f32x4 } from "./vexp";
 
 /**
- * For sequences s < nSeq occupying rows [offs[s], offs[s+1]), query rows t in them and heads h in [h0, h1):
- *   out[t, h] = softmax(q[t,h] · K[seq rows, h]ᵀ / sqrt(headDim)) · V[seq rows, h]
- * q, k, v, out (N, nHeads*headDim) with N = offs[nSeq]; offs (nSeq + 1,) i32, non-decreasing, offs[0] = 0;
+ * For sequences s < nSeq occupying rows [offs[s], offs[s+1]), query rows in them and heads h in [h0, h1):
+ *   out[i, h] = softmax(q[i,h] · K[j, kh]ᵀ · scale) · V[j, kh] over the rows j of i's sequence with
+ *   i − left ≤ j ≤ i + right (a negative left or right: no limit on that side; right = 0 is causal), where
+ *   kh = h / (nHeads / nKvHeads) is the key/value head that query head h shares (grouped-query attention).
+ * q, out (N, nHeads*headDim) and k, v (N, nKvHeads*headDim) with N = offs[nSeq]; offs (nSeq + 1,) i32,
+ * non-decreasing, offs[0] = 0;
  * att: scratch of at least L·(headDim + 1) floats, L the longest sequence: one row of scores, then
  * the sequence's keys for one head transposed, (headDim, len), so scores come four keys per lane op.
  */
 export function encoder_attention_f32(out: usize, q: usize, k: usize, v: usize, att: usize, offs: usize,
-                                      nSeq: i32, nHeads: i32, headDim: i32, h0: i32, h1: i32): void {
-  const dim = nHeads * headDim;
-  const scale = <f32>(1.0 / Math.sqrt(<f64>headDim));
-  const rowBytes = <usize>dim << 2;
+                                      nSeq: i32, nHeads: i32, nKvHeads: i32, headDim: i32, scale: f32, left: i32,
+                                      right: i32, h0: i32, h1: i32): void {
+  const rowBytes = <usize>(nHeads * headDim) << 2, kvRowBytes = <usize>(nKvHeads * headDim) << 2;
+  const group = nHeads / nKvHeads;
   for (let s = 0; s < nSeq; s++) {
     const r0 = load<i32>(offs + (<usize>s << 2)), len = load<i32>(offs + (<usize>(s + 1) << 2)) - r0;
-    const ks = k + <usize>r0 * rowBytes, vs = v + <usize>r0 * rowBytes;
-    const kt = att + (<usize>len << 2);
+    const ks = k + <usize>r0 * kvRowBytes, vs = v + <usize>r0 * kvRowBytes;
+    const kt = att + (<usize>len << 2), ktRow = <usize>len << 2;
+    let transposed = -1; // the kv head whose keys kt holds: query heads of one group share them
     for (let h = h0; h < h1; h++) {
-      const ho = <usize>(h * headDim) << 2;
-      transpose_head(kt, ks + ho, rowBytes, headDim, len);
-      for (let t = r0; t < r0 + len; t++) {
-        scores(att, q + <usize>t * rowBytes + ho, kt, headDim, len, scale);
-        softmax_f32x4(att, len);
-        weighted_rows(out + <usize>t * rowBytes + ho, att, vs + ho, rowBytes, headDim, len);
+      const kh = h / group, ho = <usize>(h * headDim) << 2, kvo = <usize>(kh * headDim) << 2;
+      if (kh != transposed) { transpose_head(kt, ks + kvo, kvRowBytes, headDim, len); transposed = kh; }
+      for (let i = 0; i < len; i++) {
+        const lo = left < 0 ? 0 : max(0, i - left), n = (right < 0 ? len : min(len, i + right + 1)) - lo;
+        const t = <usize>(r0 + i) * rowBytes + ho;
+        scores(att, q + t, kt + (<usize>lo << 2), ktRow, headDim, n, scale);
+        softmax_f32x4(att, n);
+        weighted_rows(out + t, att, vs + <usize>lo * kvRowBytes + kvo, kvRowBytes, headDim, n);
       }
     }
   }
@@ -40,10 +47,9 @@ function transpose_head(kt: usize, k: usize, rowBytes: usize, headDim: i32, len:
   }
 }
 
-/** att[i] = (qh · key i) * scale for keys i < len, from kt (headDim, len): 16 keys per pass over qh. */
-function scores(att: usize, qh: usize, kt: usize, headDim: i32, len: i32, scale: f32): void {
+/** att[i] = (qh · key i) * scale for keys i < len, column i of kt (headDim rows of ktRow bytes): 16 keys per pass over qh. */
+function scores(att: usize, qh: usize, kt: usize, ktRow: usize, headDim: i32, len: i32, scale: f32): void {
   const vs = f32x4.splat(scale);
-  const ktRow = <usize>len << 2;
   let i = 0;
   for (; i + 16 <= len; i += 16) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -69,7 +75,7 @@ function scores(att: usize, qh: usize, kt: usize, headDim: i32, len: i32, scale:
   }
   for (; i < len; i++) {
     let a: f32 = 0;
-    for (let j = 0; j < headDim; j++) a += load<f32>(qh + (<usize>j << 2)) * load<f32>(kt + (<usize>(j * len + i) << 2));
+    for (let j = 0; j < headDim; j++) a += load<f32>(qh + (<usize>j << 2)) * load<f32>(kt + <usize>j * ktRow + (<usize>i << 2));
     store<f32>(att + (<usize>i << 2), a * scale);
   }
 }

@@ -3,11 +3,12 @@
 // q/k rows permuted so that this layout computes the same function (convert_llama_weights_to_hf.py).
 
 /**
- * Rotate T rows of nHeads heads in place. x (T, nHeads*headDim);
- * cos, sin (T, headDim/2): the angles for each row's position, made once per forward.
+ * Rotate T rows of nHeads heads in place: in each head the pairs (i, i + rotDim/2) for i < rotDim/2, so the
+ * first rotDim dims (rotDim even, ≤ headDim; < headDim is Phi-3's partial rotary) and the rest untouched.
+ * x (T, nHeads*headDim); cos, sin (T, rotDim/2): the angles for each row's position, made once per forward.
  */
-export function rope_f32(x: usize, cos: usize, sin: usize, nHeads: i32, headDim: i32, T: i32): void {
-  const half = headDim >> 1;
+export function rope_f32(x: usize, cos: usize, sin: usize, nHeads: i32, headDim: i32, rotDim: i32, T: i32): void {
+  const half = rotDim >> 1;
   for (let t = 0; t < T; t++) {
     const ct = cos + (<usize>(t * half) << 2), st = sin + (<usize>(t * half) << 2);
     for (let h = 0; h < nHeads; h++) {

@@ -1,4 +1,4 @@
-// Writes src/kernel-exports.ts, the TypeScript face of the wasm ABI, from the kernel sources themselves:
+// Writes src/runtime/kernel-exports.ts, the TypeScript face of the wasm ABI, from the kernel sources themselves:
 // every `export function` that kernels/index.ts re-exports, with its parameter names and its doc comment,
 // so the Kernels interface cannot drift from what asc compiles. Run by `npm run build:wasm` before asc.
 // `--stdout` prints the file instead (test/kernels/exports.test.ts compares it with the committed one).
@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = 'src/kernel-exports.ts';
+const OUT = 'src/runtime/kernel-exports.ts';
 const WIDTH = 118;
 
 /** [file, names] for each `export { a, b } from "./file"` line of kernels/index.ts, in order. */

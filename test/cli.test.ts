@@ -86,4 +86,46 @@ test('errors: one line on stderr, non-zero exit, no stack trace', async () => {
   }
 });
 
+test('option errors name the option: empty id lists, --simd, --quant, --threads, sampling ranges', async () => {
+  const stories = ['weights/stories260K'];
+  for (const [args, option] of [
+    [['generate', ...stories, '--prompt-ids', ''], '--prompt-ids'],
+    [['generate', ...stories, '--prompt-ids', '1,,2'], '--prompt-ids'],
+    [['logits', ...stories, '--ids', ''], '--ids'],
+    [['inspect', ...stories, '--ids', ' '], '--ids'],
+    [['embed', fixtureModel('tiny-bert'), '--ids', ''], '--ids'],
+    [['--simd', 'avx', 'info', ...stories], '--simd'],
+    [['logits', ...stories, '--ids', '1', '--quant', 'q3'], '--quant'],
+    [['info', ...stories, '--context', '0'], '--context'],
+    [['embed', fixtureModel('tiny-bert'), '--ids', '1', '--quant', 'q8'], '--quant'],
+    [['run', ...stories, '--prompt', 'x', '--threads', '0'], '--threads'],
+    [['generate', ...stories, '--prompt-ids', '1', '--top-p', '2'], '--top-p'],
+    [['generate', ...stories, '--prompt-ids', '1', '--context', '0'], '--context'],
+  ] as [string[], string][]) {
+    const r = await tide(...args);
+    assert.is.not(r.code, 0, args.join(' '));
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(r.stderr.includes(`'${option} <`), `${args.join(' ')}: ${r.stderr}`);
+    assert.not.match(r.stderr, /TIDE_SIMD|\n\s+at /);
+  }
+});
+
+// That the values reach the loader: generate and logits above (--quant q8 at 1 and 2 threads); run and
+// chat load through the same loadText.
+test('every command that loads a model takes --threads and --quant', async () => {
+  for (const cmd of ['generate', 'run', 'chat', 'logits', 'inspect', 'embed', 'serve']) {
+    const help = (await tide(cmd, '--help')).stdout;
+    assert.ok(help.includes('--threads <n>') && help.includes('--quant <type>'), `${cmd}:\n${help}`);
+  }
+});
+
+test('a -Infinity bias on every id is a typed error (greedy and sampled), not token 0', async () => {
+  const banAll = Array.from({ length: 512 }, (_, id) => `${id}=-Infinity`).join(',');
+  for (const temperature of ['0', '1']) {
+    const r = await tide('generate', 'weights/stories260K', '--prompt-ids', '1', '--max-tokens', '3', '--temperature', temperature, '--logit-bias', banAll, '--json');
+    assert.is(r.code, 1, r.stdout);
+    assert.match(r.stderr, /^tide: sampling: every token was masked/);
+  }
+});
+
 test.run();

@@ -5,6 +5,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { scale, softcap } from '../kernels/ref/act.js';
 import { attention } from '../kernels/ref/attention.js';
+import { encoderAttention } from '../kernels/ref/encoder_attention.js';
+import { rmsnormHeads } from '../kernels/ref/norm.js';
+import { rope } from '../kernels/ref/rope.js';
 import { geglu, geluTanh } from '../kernels/ref/gelu.js';
 import { Arena, type Tensor } from '../src/runtime/arena.js';
 import { ShapeError } from '../src/errors.js';
@@ -129,6 +132,48 @@ test('attention, storeKv: shapes a ring or window cannot take throw ShapeError',
   assert.equal(Array.from(read(kc, 20)), [...xs.slice(8, 16), NaN, NaN, NaN, NaN, ...xs.slice(0, 8)].map(Math.fround));
   throwsShape('more rows than the ring', 'storeKv', () => ops.storeKv(kc, x, 30, 4, 3));
   throwsShape('a plain store past the cache', 'storeKv', () => ops.storeKv(kc, x, 6, 4));
+  arena.release(mark);
+});
+
+test('encoderAttention: defaults are bidirectional with 1/√headDim; scale and band pass through', () => {
+  const mark = arena.mark();
+  const lens = [5, 3], N = 8, nHeads = 2, hd = 4, dim = nHeads * hd;
+  const qs = randoms(N * dim, 40, -3, 3), ks = randoms(N * dim, 41), vs = randoms(N * dim, 42);
+  const q = tensor('q', N, dim, qs), k = tensor('k', N, dim, ks), v = tensor('v', N, dim, vs), out = tensor('out', N, dim);
+  const att = tensor('att', 1, 5 * (hd + 1)), offs = arena.tensor('offs', 3);
+  new Int32Array(arena.memory.buffer, offs.ptr, 3).set([0, 5, 8]);
+  ops.encoderAttention(out, q, k, v, att, offs, [0, 5, 8], nHeads, hd);
+  assertNear('defaults', read(out), encoderAttention(qs, ks, vs, { lens, nHeads, headDim: hd }));
+  ops.encoderAttention(out, q, k, v, att, offs, [0, 5, 8], nHeads, hd, { scale: 0.7, left: 1, right: 0 });
+  assertNear('scale 0.7, band [i − 1, i]', read(out), encoderAttention(qs, ks, vs, { lens, nHeads, headDim: hd, scale: 0.7, left: 1, right: 0 }));
+  throwsShape('a fractional band', 'encoderAttention', () => ops.encoderAttention(out, q, k, v, att, offs, [0, 5, 8], nHeads, hd, { left: 1.5 }));
+  arena.release(mark);
+});
+
+test('rope: rotDim defaults to headDim; a partial rotDim needs cos, sin of rotDim / 2', () => {
+  const mark = arena.mark();
+  const nHeads = 2, hd = 8, T = 2, xs = randoms(T * nHeads * hd, 50), angles = randoms(T * 4, 51, -3, 3);
+  const cs = angles.map(Math.cos), sn = angles.map(Math.sin);
+  const x = tensor('x', T, nHeads * hd, xs), cos = tensor('cos', T, 4, cs), sin = tensor('sin', T, 4, sn);
+  ops.rope(x, cos, sin, nHeads, hd, T);
+  assertNear('rotDim = headDim', read(x), rope(xs, cs, sn, nHeads, hd, T));
+  arena.f32(x.ptr, xs.length).set(xs);
+  const c2 = tensor('c2', T, 2, cs.subarray(0, 2 * T)), s2 = tensor('s2', T, 2, sn.subarray(0, 2 * T));
+  ops.rope(x, c2, s2, nHeads, hd, T, 4);
+  assertNear('rotDim 4', read(x), rope(xs, cs.subarray(0, 2 * T), sn.subarray(0, 2 * T), nHeads, hd, T, 4));
+  throwsShape('cos for the whole head with rotDim 4', 'rope', () => ops.rope(x, cos, sin, nHeads, hd, T, 4));
+  throwsShape('an odd rotDim', 'rope', () => ops.rope(x, c2, s2, nHeads, hd, T, 5));
+  arena.release(mark);
+});
+
+test('rmsnormHeads: each head on its own, in place, over the first T rows', () => {
+  const mark = arena.mark();
+  const nHeads = 3, hd = 4, T = 2, xs = randoms(3 * nHeads * hd, 60, -5, 5), ws = randoms(hd, 61);
+  const x = tensor('x', 3, nHeads * hd, xs), w = tensor('w', 1, hd, ws);
+  const w1 = { ...w, shape: [hd] };
+  ops.rmsnormHeads(x, x, w1, nHeads, T, 1e-6);
+  assertNear('rmsnormHeads', read(x), [...rmsnormHeads(xs, ws, nHeads, hd, T, 1e-6), ...xs.subarray(T * nHeads * hd)]);
+  throwsShape('a weight that is not one head long', 'rmsnormHeads', () => ops.rmsnormHeads(x, x, { ...w1, shape: [hd + 1] }, nHeads, T, 1e-6));
   arena.release(mark);
 });
 

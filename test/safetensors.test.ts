@@ -324,9 +324,9 @@ test('fault: header length over 100 MB, refused before reading (u64 high word to
     label: LABEL, size: 2 ** 40, close: async () => {},
     async read(o, into) { read += into.length; if (o === 0) new DataView(into.buffer).setBigUint64(0, 100_000_001n, true); },
   };
-  await rejects(readHeader(huge), SafetensorsError, /^mem\/model\.safetensors: header length 100000001 > limit 100000000$/);
+  await rejects(readHeader(huge), SafetensorsError, /^mem\/model\.safetensors: header length is over the limit of 100000000 bytes$/);
   assert.is(read, 8, 'only the length was read');
-  await bad(rawFile('{}', 0, 2n ** 64n - 1n), /header length 18446744073709551615 > limit/);
+  await bad(rawFile('{}', 0, 2n ** 64n - 1n), /header length is over the limit/);
 });
 
 test('fault: header not valid UTF-8', async () => {

@@ -119,6 +119,14 @@ test('NaN logits and bad options are rejected', () => {
   for (const [o, re] of bad) assert.throws(() => new Sampler(o, 3), isOptionError(re), JSON.stringify(o));
 });
 
+test('every token banned: a typed error, greedy or sampled, never id 0', () => {
+  const banAll = { logitBias: { 0: N, 1: N, 2: N } };
+  for (const temperature of [0, 1]) {
+    assert.throws(() => new Sampler({ ...banAll, temperature }, 3).next([1, 2, 3], []), isOptionError(/every token was masked/), `temperature ${temperature}`);
+  }
+  assert.throws(() => new Sampler({ temperature: 0 }, 2).next([N, N], []), isOptionError(/every token was masked/));
+});
+
 test('defaults from generation_config.json: do_sample decides, fields map over', () => {
   const r1 = JSON.parse(readFileSync(resolve(fixtureConfig('deepseek-r1-distill-qwen-1.5b'), 'generation_config.json'), 'utf8'));
   assert.equal(samplingDefaults(r1), { temperature: 0.6, topP: 0.95 }); // DeepSeek-R1-Distill's own file

@@ -1,10 +1,13 @@
-// Shared by the server suites: a chat-capable copy of stories260K, free ports in this suite's range
-// (18800–18899, loopback only), and a server-sent-events reader for raw fetch responses.
+// Shared by the server suites: chat-capable model dirs (stories260K with a template, tiny-qwen2 with
+// tiny-chatml's tokenizer), the tokenizer files a server's prompt thread takes, free ports in this suite's
+// range (18800–18899, loopback only), and a server-sent-events reader for raw fetch responses.
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WEIGHTS } from './paths.js';
+import { dirSource } from '../src/node/dir-source.js';
+import { readTokenizerFiles, type TokenizerFiles } from '../src/server/index.js';
+import { fixtureModel, ROOT, WEIGHTS } from './paths.js';
 
 /**
  * stories260K has no chat template. This is the same model in a temp dir with one added to its
@@ -22,6 +25,19 @@ export function chatModelDir(template = CHAT_TEMPLATE): string {
   const config = JSON.parse(readFileSync(join(src, 'tokenizer_config.json'), 'utf8'));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ ...config, chat_template: template }));
   return dir;
+}
+
+/** tiny-qwen2 (no tokenizer of its own) with test/fixtures/tiny-chatml's tokenizer and ChatML template, in a temp dir. */
+export function qwenChatDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tide-qwen-'));
+  for (const f of ['config.json', 'model.safetensors']) symlinkSync(join(fixtureModel('tiny-qwen2'), f), join(dir, f));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) symlinkSync(join(ROOT, 'test/fixtures/tiny-chatml', f), join(dir, f));
+  return dir;
+}
+
+/** A model directory's tokenizer files, as `tide serve` hands them to the server's prompt thread. */
+export async function tokenizerFiles(dir: string): Promise<TokenizerFiles | undefined> {
+  return readTokenizerFiles(await dirSource(dir));
 }
 
 /** A port in [from, to] that nothing on 127.0.0.1 holds right now. */

@@ -7,13 +7,14 @@ import { TemplateError, TideError, TokenizerError } from '../errors.js';
 import type { Model } from '../model.js';
 import { messagesFor, streamAnswer } from './run.js';
 import { loadText, samplingFlags, tokenizerFlag } from './text.js';
+import { loadFlags } from './args.js';
 
 export function register(program: Command): void {
   const cmd = program.command('chat').description('chat with a model interactively (/reset, /exit; Ctrl-C stops an answer)')
     .argument('<model>', 'model: a directory, an http(s) base URL, or hf:org/name[@revision]')
     .option('--system <text>', 'a system message at the start of the conversation')
     .option('--hide-reasoning', 'do not print a reasoning model\'s <think> block');
-  samplingFlags(tokenizerFlag(cmd)).action(async (dir: string, o, c: Command) => {
+  samplingFlags(loadFlags(tokenizerFlag(cmd))).action(async (dir: string, o, c: Command) => {
     const model = await loadText(c, dir);
     try {
       checkChatModel(model);

@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { cosineSimilarity, loadEmbedder, POOLINGS, type Embedder, type EmbedOptions, type Pooling } from '../text/embed.js';
 import { TideError } from '../errors.js';
-import { ids, int } from './args.js';
+import { ids, loadFlags, positive } from './args.js';
 
 const collect = <T>(parse: (v: string) => T) => (v: string, prev: T[] = []) => [...prev, parse(v)];
 const pooling = (v: string): Pooling => {
@@ -14,31 +14,31 @@ const pooling = (v: string): Pooling => {
 };
 
 export function register(program: Command): void {
-  program.command('embed').description('embed texts or token ids with a BERT-family sentence encoder')
+  const cmd = program.command('embed').description('embed texts or token ids with a BERT-family sentence encoder')
     .argument('<model>', 'model: a directory, an http(s) base URL, or hf:org/name[@revision] (config.json, model.safetensors, sentence-transformers files)')
     .option('--text <text>', 'a text to embed (repeat for several)', collect(String))
     .option('--ids <ids>', 'comma-separated token ids to embed as given (repeat for several)', collect(ids))
     .option('--file <path>', 'embed each line of a text file; writes JSONL')
     .option('--out <path>', 'with --file: write the JSONL here instead of stdout')
     .option('--json', 'print {"embeddings":[[...],...]} instead of a similarity matrix')
-    .option('--batch-size <n>', 'sequences per forward pass', int)
+    .option('--batch-size <n>', 'sequences per forward pass', positive)
     .option('--pooling <mode>', `pooling: ${POOLINGS.join(', ')} (default: the model's 1_Pooling)`, pooling)
-    .option('--no-normalize', 'skip L2 normalisation')
-    .option('--threads <n>', 'worker threads', int)
-    .action(async (dir: string, o, cmd: Command) => {
-      const texts: string[] = o.text ?? [], idLists: number[][] = o.ids ?? [];
-      if ([texts.length > 0, idLists.length > 0, o.file !== undefined].filter(Boolean).length !== 1) {
-        throw new TideError('E_OPTION', 'give one kind of input: --text (repeatable), --ids (repeatable) or --file');
-      }
-      const e = await loadEmbedder(dir, { simd: cmd.optsWithGlobals().simd, threads: o.threads, onWarning: (w) => console.error(`tide: warning: ${w}`) });
-      const opts: EmbedOptions = { batchSize: o.batchSize, pooling: o.pooling, normalize: o.normalize === false ? false : undefined };
-      try {
-        if (o.file !== undefined) await embedFile(e, o.file, o.out, opts);
-        else await embedArgs(e, texts.length ? texts : idLists, o.json === true, opts);
-      } finally {
-        await e.dispose();
-      }
-    });
+    .option('--no-normalize', 'skip L2 normalisation');
+  // Encoders load unquantized (loadEmbedder takes quantize 'none' only).
+  loadFlags(cmd, ['none']).action(async (dir: string, o, c: Command) => {
+    const texts: string[] = o.text ?? [], idLists: number[][] = o.ids ?? [];
+    if ([texts.length > 0, idLists.length > 0, o.file !== undefined].filter(Boolean).length !== 1) {
+      throw new TideError('E_OPTION', 'give one kind of input: --text (repeatable), --ids (repeatable) or --file');
+    }
+    const e = await loadEmbedder(dir, { simd: c.optsWithGlobals().simd, threads: o.threads, onWarning: (w) => console.error(`tide: warning: ${w}`) });
+    const opts: EmbedOptions = { batchSize: o.batchSize, pooling: o.pooling, normalize: o.normalize === false ? false : undefined };
+    try {
+      if (o.file !== undefined) await embedFile(e, o.file, o.out, opts);
+      else await embedArgs(e, texts.length ? texts : idLists, o.json === true, opts);
+    } finally {
+      await e.dispose();
+    }
+  });
 }
 
 async function embedArgs(e: Embedder, inputs: string[] | number[][], json: boolean, opts: EmbedOptions): Promise<void> {

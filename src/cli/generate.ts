@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { OptionError } from '../errors.js';
 import type { Model } from '../model.js';
-import { ids, int, round } from './args.js';
+import { ids, loadFlags, round } from './args.js';
 import { Trace } from '../inspect/trace.js';
 import { generateOptions, loadText, samplingFlags, speedLine, tokenizerFlag } from './text.js';
 
@@ -12,10 +12,8 @@ export function register(program: Command): void {
     .option('--prompt <text>', 'prompt text (encoded with the model\'s special tokens)')
     .option('--prompt-ids <ids>', 'prompt as comma-separated token ids', ids)
     .option('--json', 'print one JSON object instead of streaming text')
-    .option('--threads <n>', 'threads for matmuls and attention (default: the cores; env TIDE_THREADS)', int)
-    .option('--quant <type>', 'quantize the weights at load: q8, q4 or none (default: none)')
     .option('--trace', 'on stderr, per step: the token, its probability, the top 5 and per-layer op times; then a summary');
-  samplingFlags(tokenizerFlag(cmd), { temperature: 0 }).action(async (dir: string, o, c: Command) => {
+  samplingFlags(loadFlags(tokenizerFlag(cmd)), { temperature: 0 }).action(async (dir: string, o, c: Command) => {
     if (o.prompt === undefined && o.promptIds === undefined) throw new OptionError('give --prompt or --prompt-ids');
     const model = await loadText(c, dir);
     try {

@@ -11,6 +11,7 @@ import * as info from './info.js';
 import * as inspect from './inspect.js';
 import * as embed from './embed.js';
 import * as serve from './serve.js';
+import { simdOption } from './args.js';
 
 /** package.json's version: ../../package.json from src/cli/ and dist/cli/ alike. */
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -19,7 +20,7 @@ export function cli(): Command {
   const program = new Command('tide')
     .description('Transformer inference on WebAssembly SIMD, no native dependencies (npm package tide-infer)')
     .version(VERSION, '-V, --version')
-    .option('--simd <flavor>', 'kernel module: baseline or relaxed (default: what the engine supports)');
+    .addOption(simdOption());
   for (const c of [generate, run, chat, tokenize, prompt, logits, info, inspect, embed, serve]) c.register(program);
   return program;
 }

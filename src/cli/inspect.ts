@@ -5,10 +5,10 @@ import type { Command } from 'commander';
 import { TideError, TokenizerError } from '../errors.js';
 import { formatInspection, inspect } from '../inspect/inspect.js';
 import { inspectionHtml } from '../inspect/html.js';
-import { ids, int, loadFor } from './args.js';
+import { ids, int, loadFlags, loadFor } from './args.js';
 
 export function register(program: Command): void {
-  program.command('inspect').description('attention weights of one layer/head and the logit lens for a prompt')
+  const cmd = program.command('inspect').description('attention weights of one layer/head and the logit lens for a prompt')
     .argument('<model>', 'model: a directory, an http(s) base URL, or hf:org/name[@revision]')
     .option('--prompt <text>', 'prompt text (encoded with the model\'s special tokens)')
     .option('--ids <ids>', 'prompt as comma-separated token ids', ids)
@@ -16,8 +16,9 @@ export function register(program: Command): void {
     .option('--head <n>', 'query head whose attention is shown', int, 0)
     .option('--top <k>', 'candidates per logit-lens cell (JSON and HTML)', int, 5)
     .option('--html <file>', 'also write a self-contained HTML page with heatmaps')
-    .option('--json', 'print the inspection as JSON instead of text tables')
-    .action(async (dir: string, o, cmd: Command) => {
+    .option('--json', 'print the inspection as JSON instead of text tables');
+  // none only: with q8/q4 weights the logit lens fails (it runs after its session's scratch is freed, src/inspect/inspect.ts).
+  loadFlags(cmd, ['none']).action(async (dir: string, o, cmd: Command) => {
       const model = await loadFor(cmd, dir);
       try {
         const promptIds: number[] = o.ids ?? encode(model.tokenizer, o.prompt, model.info.source);

@@ -1,16 +1,14 @@
 // tide logits: the raw logits of the last (or every) position, as JSON.
 import type { Command } from 'commander';
-import { ids, int, loadFor } from './args.js';
+import { ids, loadFlags, loadFor } from './args.js';
 
 export function register(program: Command): void {
-  program.command('logits').description('print the logits of the last (or every) position')
+  const cmd = program.command('logits').description('print the logits of the last (or every) position')
     .argument('<model>', 'model: a directory, an http(s) base URL, or hf:org/name[@revision]')
     .requiredOption('--ids <ids>', 'comma-separated token ids', ids)
     .option('--all', 'every position, not only the last')
-    .option('--json', 'print JSON (the default and only format)')
-    .option('--threads <n>', 'threads for matmuls and attention (default: the cores; env TIDE_THREADS)', int)
-    .option('--quant <type>', 'quantize the weights at load: q8, q4 or none (default: none)')
-    .action(async (dir: string, o, cmd: Command) => {
+    .option('--json', 'print JSON (the default and only format)');
+  loadFlags(cmd).action(async (dir: string, o, cmd: Command) => {
       const model = await loadFor(cmd, dir);
       try {
         const V = model.spec.vocabSize;

@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import { ChatTemplate, templateVariables } from '../text/chat.js';
 import { OptionError, SourceError, TemplateError, TokenizerError } from '../errors.js';
 import { TextTokenizer } from '../text/tokenizer.js';
+import { jsonFault } from '../formats/json.js';
+import { readTextFile } from '../node/dir-source.js';
 
 export function register(program: Command): void {
   program.command('prompt').description('print the chat prompt that messages render to (the chat template of DIR)')
@@ -29,7 +31,7 @@ async function readTemplate(dir: string, fallback?: string): Promise<ChatTemplat
   for (const d of [dir, fallback]) {
     if (!d) continue;
     const configPath = join(d, 'tokenizer_config.json');
-    const [configText, jinja] = await Promise.all([configPath, join(d, 'chat_template.jinja')].map((f) => readFile(f, 'utf8').catch(() => undefined)));
+    const [configText, jinja] = await Promise.all([configPath, join(d, 'chat_template.jinja')].map(readTextFile));
     if (configText === undefined && jinja === undefined) continue;
     const template = ChatTemplate.fromFiles(configText === undefined ? {} : parseJson(configText, configPath, TemplateError), jinja, join(d, '/'));
     if (!template) throw new TemplateError(`${configPath}: no chat_template, and no chat_template.jinja beside it`);
@@ -57,10 +59,10 @@ function parseTime(v: string): Date {
 /** tokenizer.json from `tokDir` (or `dir`) with tokenizer_config.json from `dir` (or `tokDir`). */
 export async function readTokenizer(dir: string, tokDir?: string): Promise<TextTokenizer> {
   const jsonPath = join(tokDir ?? dir, 'tokenizer.json');
-  const json = await readFile(jsonPath, 'utf8').catch(() => undefined);
+  const json = await readTextFile(jsonPath);
   if (json === undefined) throw new TokenizerError(`${jsonPath}: file not found${tokDir ? '' : ' (give --tokenizer DIR)'}`);
   let config: string | undefined;
-  for (const d of [dir, tokDir]) if (d && config === undefined) config = await readFile(join(d, 'tokenizer_config.json'), 'utf8').catch(() => undefined);
+  for (const d of [dir, tokDir]) if (d && config === undefined) config = await readTextFile(join(d, 'tokenizer_config.json'));
   return TextTokenizer.parse(json, config, jsonPath);
 }
 
@@ -68,7 +70,7 @@ function parseJson(text: string, label: string, E: new (m: string) => Error): Re
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new E(`${label}: not valid JSON: ${(e as Error).message}`);
+    throw new E(`${label}: not valid JSON (${jsonFault(e)})`);
   }
 }
 

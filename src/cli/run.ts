@@ -5,6 +5,7 @@ import type { Model } from '../model.js';
 import { ReasoningSplitter } from '../text/reasoning.js';
 import { encodePrompt } from '../text/generate.js';
 import { generateOptions, loadText, samplingFlags, speedLine, tokenizerFlag } from './text.js';
+import { loadFlags } from './args.js';
 
 export function register(program: Command): void {
   const cmd = program.command('run').description('answer a prompt, streaming the text (chat template applied when the model has one)')
@@ -13,7 +14,7 @@ export function register(program: Command): void {
     .option('--system <text>', 'a system message (chat models)')
     .option('--raw', 'continue the prompt text as is, without the chat template')
     .option('--hide-reasoning', 'do not print a reasoning model\'s <think> block');
-  samplingFlags(tokenizerFlag(cmd)).action(async (dir: string, o, c: Command) => {
+  samplingFlags(loadFlags(tokenizerFlag(cmd))).action(async (dir: string, o, c: Command) => {
     const model = await loadText(c, dir);
     try {
       const chat = !o.raw && model.tokenizer && ChatTemplate.of(model.tokenizer);

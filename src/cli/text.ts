@@ -7,7 +7,7 @@ import { TokenizerError } from '../errors.js';
 import type { GenerateOptions, GenerateResult } from '../text/generate.js';
 import type { Model } from '../model.js';
 import type { ModelFiles } from '../sources/sources.js';
-import { int, num, round } from './args.js';
+import { int, num, positive, round } from './args.js';
 
 const logitBias = (v: string, prev: Record<number, number> = {}): Record<number, number> => {
   for (const pair of v.split(',')) {
@@ -18,23 +18,28 @@ const logitBias = (v: string, prev: Record<number, number> = {}): Record<number,
   return prev;
 };
 const collect = (v: string, prev: string[] = []) => [...prev, v.replace(/\\n/g, '\n')];
+const inRange = (lo: number, hi: number, open = false) => (v: string): number => {
+  const n = num(v);
+  if (n < lo || n > hi || (open && n === lo)) throw new InvalidArgumentError(`"${v}" is not in ${open ? '(' : '['}${lo}, ${hi}]`);
+  return n;
+};
 
 /** The sampling and length flags; defaults come from the model's generation_config.json. */
 export function samplingFlags(cmd: Command, defaults: { temperature?: number } = {}): Command {
   return cmd
     .option('--max-tokens <n>', 'most tokens to generate (default: generation_config.json\'s max_new_tokens, else 256)', int)
     .addOption(new Option('--temperature <t>', 'sampling temperature; 0 = greedy (default: generation_config.json, else greedy)')
-      .argParser(num).default(defaults.temperature))
+      .argParser(inRange(0, Infinity)).default(defaults.temperature))
     .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', int)
-    .option('--top-p <p>', 'nucleus sampling: keep the most likely tokens up to probability p', num)
-    .option('--min-p <p>', 'drop tokens less likely than p × the most likely one', num)
-    .option('--repetition-penalty <r>', 'divide positive / multiply negative logits of seen tokens by r', num)
+    .option('--top-p <p>', 'nucleus sampling: keep the most likely tokens up to probability p', inRange(0, 1))
+    .option('--min-p <p>', 'drop tokens less likely than p × the most likely one', inRange(0, 1))
+    .option('--repetition-penalty <r>', 'divide positive / multiply negative logits of seen tokens by r', inRange(0, Infinity, true))
     .option('--presence-penalty <x>', 'subtract x from tokens already generated', num)
     .option('--frequency-penalty <x>', 'subtract x × count from tokens already generated', num)
     .option('--logit-bias <id=bias,...>', 'add bias to token ids (-Infinity bans a token)', logitBias)
     .option('--seed <n>', 'seed of the sampler (same seed, same tokens)', int)
     .option('--stop <text>', 'stop when the output contains text (repeatable; \\n for newline)', collect)
-    .option('--context <n>', 'context length (KV cache positions)', int);
+    .option('--context <n>', 'context length (KV cache positions)', positive);
 }
 
 /** Flags → generate() options. */

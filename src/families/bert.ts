@@ -3,7 +3,7 @@
 import { ConfigError } from '../errors.js';
 import type { Arena, RegionPlan, Tensor } from '../runtime/arena.js';
 import { rowsFrom, type Ops } from '../runtime/ops.js';
-import { fieldReader, type Json } from './config.js';
+import { fieldReader, show, type Json } from './config.js';
 import { gather, type FamilyRecord, type WeightEntry } from './family.js';
 
 /** An encoder family: its own graph (below). */
@@ -30,19 +30,19 @@ export interface BertSpec {
 export function bertSpecFromConfig(config: Json, file = 'config.json'): BertSpec {
   const get = fieldReader(config, file);
   const modelType = get.str('model_type');
-  if (modelType !== 'bert' && modelType !== 'roberta') throw new ConfigError(`${file}: model_type "${modelType}" is not a BERT-family encoder (bert, roberta)`);
+  if (modelType !== 'bert' && modelType !== 'roberta') throw new ConfigError(`${file}: model_type ${show(modelType)} is not a BERT-family encoder (bert, roberta)`);
   // "gelu" is the erf form in transformers' ACT2FN; the tanh forms ("gelu_new", ...) differ by up to 1e-3.
   const act = config.hidden_act ?? 'gelu';
-  if (act !== 'gelu') throw new ConfigError(`${file}: hidden_act "${act}" is not supported; supported: gelu`);
+  if (act !== 'gelu') throw new ConfigError(`${file}: hidden_act ${show(act)} is not supported; supported: gelu`);
   const posType = config.position_embedding_type ?? 'absolute';
-  if (posType !== 'absolute') throw new ConfigError(`${file}: position_embedding_type "${posType}" is not supported; supported: absolute`);
+  if (posType !== 'absolute') throw new ConfigError(`${file}: position_embedding_type ${show(posType)} is not supported; supported: absolute`);
   const dim = get.int('hidden_size');
   const nHeads = get.int('num_attention_heads');
   if (dim % nHeads !== 0) throw new ConfigError(`${file}: hidden_size ${dim} is not a multiple of num_attention_heads ${nHeads}`);
   const maxPositions = get.int('max_position_embeddings');
   const pad = config.pad_token_id ?? 1;
   if (modelType === 'roberta' && (!Number.isInteger(pad) || (pad as number) < 0)) {
-    throw new ConfigError(`${file}: pad_token_id must be a non-negative integer for roberta, got ${JSON.stringify(pad)}`);
+    throw new ConfigError(`${file}: pad_token_id must be a non-negative integer for roberta, got ${show(pad)}`);
   }
   const positionOffset = modelType === 'roberta' ? (pad as number) + 1 : 0;
   if (positionOffset >= maxPositions) {
@@ -109,6 +109,12 @@ function layout(spec: BertSpec): WeightEntry[] {
   return t;
 }
 
+/** Parameters of the matrices the layout names, from the dims alone: at most the table's (a lower bound for planning). */
+export function bertMatrixParameters(spec: BertSpec): number {
+  const { dim, hiddenDim, nLayers } = spec;
+  return (spec.vocabSize + spec.maxPositions + spec.typeVocabSize) * dim + nLayers * dim * (4 * dim + 2 * hiddenDim);
+}
+
 /**
  * The checkpoint's tensors, named with its prefix: "" when it stores the bare encoder (BertModel,
  * sentence-transformers), else "<model_type>." (a task model's encoder). Other tensors (pooler, MLM
@@ -126,7 +132,16 @@ export function bindBert(spec: BertSpec, table: WeightEntry[], get: (e: WeightEn
   return { ...(top as unknown as Omit<BertWeights, 'layers'>), layers: layers as unknown as BertLayerWeights[] };
 }
 
-export const bert: EncoderFamily = { kind: 'encoder', readSpec: bertSpecFromConfig, weights };
+/**
+ * What a BERT-family checkpoint may hold that the encoder never reads: `embeddings.position_ids`, a buffer
+ * older transformers saved (positions are counted here); the pooler (BertModel's dense + tanh on [CLS],
+ * which sentence-transformers checkpoints carry but never use: pooling is a module of its own); the
+ * pretraining heads of *ForMaskedLM / *ForPreTraining (BERT's `cls.*`, RoBERTa's `lm_head.*`). Not a
+ * fine-tuned head (`classifier`, `qa_outputs`): such a checkpoint is a classifier, not an embedder.
+ */
+const BERT_UNREAD = /(^|\.)embeddings\.position_ids$|^((bert|roberta)\.)?pooler\.|^(cls|lm_head)\./;
+
+export const bert: EncoderFamily = { kind: 'encoder', readSpec: bertSpecFromConfig, weights, unread: BERT_UNREAD };
 
 /** Activations for up to N tokens in up to S sequences of at most L tokens each, for `threads` threads. */
 export interface EncoderState {

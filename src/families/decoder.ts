@@ -67,6 +67,14 @@ export interface DecoderWeights {
 }
 
 /**
+ * What a decoder checkpoint may hold that the graph never reads: `rotary_emb.inv_freq`, RoPE's frequencies,
+ * which older transformers saved with the weights (made here from the config), and `lm_head.weight` when
+ * the embeddings are tied (transformers ties it to embed_tokens at load, so a stored copy is never used;
+ * an untied lm_head is in the table).
+ */
+export const DECODER_UNREAD = /(^|\.)rotary_emb\.inv_freq$|^lm_head\.weight$/;
+
+/**
  * The llama checkpoint layout, which most families keep: `model.embed_tokens`, per layer
  * `input_layernorm`, `self_attn.{q,k,v,o}_proj`, `post_attention_layernorm` (the MLP's norm) and
  * `mlp.{gate,up,down}_proj`, then `model.norm` and `lm_head`. Biases and q/k norms as the spec says.
@@ -102,6 +110,15 @@ export function llamaLayout(spec: DecoderSpec, has: (hf: string) => boolean): We
   table.push({ hf: prefix + 'norm.weight', shape: [dim], field: 'finalNorm' });
   if (!spec.tiedEmbeddings && prefix) table.push({ hf: 'lm_head.weight', shape: [vocabSize, dim], field: 'classifier' });
   return table;
+}
+
+/**
+ * Parameters of the embedding and the layers' matrices, from the dims alone: at most the table's (a lower
+ * bound for planning; an untied lm_head is left out, as a bare base model has none).
+ */
+export function decoderMatrixParameters(spec: DecoderSpec): number {
+  const { dim, qDim, kvDim, hiddenDim, vocabSize, nLayers } = spec;
+  return vocabSize * dim + nLayers * dim * (2 * qDim + 2 * kvDim + 3 * hiddenDim);
 }
 
 /** "model." for a causal LM's checkpoint, "" for a bare base model's. */
@@ -334,10 +351,14 @@ export function encode(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: Encode
 }
 
 /**
- * Keys j that query i sees, as i − left ≤ j ≤ i + right (−1: unbounded). Causal: right 0. Bidirectional
- * with a window: transformers 5.18's sliding_window_bidirectional_overlay (checked by its oracle).
+ * Keys j that query i sees, as i − left ≤ j ≤ i + right (−1: unbounded). Causal: right 0, and a window
+ * looks back window − 1. Bidirectional with a window: transformers 5.18 sees |i − j| ≤ ⌊window / 2⌋
+ * (EmbeddingGemma's 512 → 256 each way); the oracle tells this apart from |i − j| < window and from
+ * no window at all. (transformers 4.57 stored ⌊window / 2⌋ + 1 in config.json instead: such a file's
+ * window is read as written, as 5.18 reads it.)
  */
 export function encoderBand(spec: DecoderSpec, kind: LayerKind): { left: number; right: number } {
   if (!spec.bidirectional) return { left: kind.window > 0 ? kind.window - 1 : -1, right: 0 };
-  return kind.window > 0 ? { left: kind.window - 1, right: kind.window - 1 } : { left: -1, right: -1 };
+  const half = Math.floor(kind.window / 2);
+  return kind.window > 0 ? { left: half, right: half } : { left: -1, right: -1 };
 }

@@ -17,6 +17,11 @@ export interface FamilyRecord<K extends 'decoder' | 'encoder', S> {
   kind: K;
   readSpec(config: Json, file: string): S;
   weights(spec: S, has: (hf: string) => boolean): WeightEntry[];
+  /**
+   * Checkpoint tensors the family leaves unread on purpose: buffers older transformers saved (recomputed
+   * here) and heads of task models it runs without. Any other tensor outside the table is an error.
+   */
+  unread: RegExp;
 }
 
 /** The loaded tensors by field: the model's own, and each layer's (the table says which is which). */

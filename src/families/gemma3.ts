@@ -2,8 +2,9 @@
 // with (1 + w), four norms per layer (sandwich), GeGLU with tanh-GELU, q/k norms, scores scaled by
 // query_pre_attn_scalar^-½, and sliding/full layers each with a RoPE of its own.
 import { ConfigError } from '../errors.js';
-import { basePrefix, llamaLayout, type DecoderFamily, type DecoderSpec } from './decoder.js';
+import { basePrefix, DECODER_UNREAD, llamaLayout, type DecoderFamily, type DecoderSpec } from './decoder.js';
 import type { WeightEntry } from './family.js';
+import { fieldReader, show } from './config.js';
 import { layerWindows, readDecoderSpec } from './llama.js';
 import { readRope } from './rope.js';
 
@@ -11,16 +12,16 @@ export const gemma3: DecoderFamily = {
   kind: 'decoder',
   readSpec(config, file) {
     const act = config.hidden_activation ?? config.hidden_act ?? 'gelu_pytorch_tanh';
-    if (act !== 'gelu_pytorch_tanh') throw new ConfigError(`${file}: hidden_activation "${act}" is not supported; supported: gelu_pytorch_tanh`);
+    if (act !== 'gelu_pytorch_tanh') throw new ConfigError(`${file}: hidden_activation ${show(act)} is not supported; supported: gelu_pytorch_tanh`);
     const { spec, get } = readDecoderSpec({ ...config, hidden_act: 'silu' }, file, 'gemma3', true);
     const windows = configWindows(config, get, spec.nLayers);
     // transformers ≥ 5: rope_parameters per layer type; earlier: rope_theta (+ rope_scaling) for full
     // layers and rope_local_base_freq for sliding ones.
     const byType = get.obj('rope_parameters');
     const perType = byType && (byType.full_attention !== undefined || byType.sliding_attention !== undefined);
-    const full = perType ? readRope(byType.full_attention as never, config, spec.headDim, file)
-      : readRope(get.obj('rope_scaling') ?? byType, config, spec.headDim, file);
-    const sliding = perType ? readRope(byType.sliding_attention as never, config, spec.headDim, file)
+    const typeRope = (kind: string) => readRope(fieldReader(byType ?? {}, `${file} rope_parameters`).obj(kind), config, spec.headDim, file);
+    const full = perType ? typeRope('full_attention') : readRope(get.obj('rope_scaling') ?? byType, config, spec.headDim, file);
+    const sliding = perType ? typeRope('sliding_attention')
       : { theta: get.num('rope_local_base_freq', 10000), rotDim: spec.headDim, scaling: { type: 'default' as const } };
     const gemma: DecoderSpec = {
       ...spec,
@@ -36,6 +37,7 @@ export const gemma3: DecoderFamily = {
     };
     return gemma;
   },
+  unread: DECODER_UNREAD,
   weights(spec, has) {
     // Gemma names the attention output's norm post_attention_layernorm (llama's MLP norm): rename.
     const table: WeightEntry[] = llamaLayout(spec, has).map((e) =>

@@ -1,8 +1,8 @@
 // Llama and the families that are llama with a flag: qwen2 (q/k/v biases), mistral (a sliding window on
 // every layer). Also the config reader the other decoder families start from.
 import { ConfigError } from '../errors.js';
-import { fieldReader, tokenIds, type FieldReader, type Json } from './config.js';
-import { llamaLayout, type DecoderFamily, type DecoderSpec } from './decoder.js';
+import { fieldReader, show, tokenIds, type FieldReader, type Json } from './config.js';
+import { DECODER_UNREAD, llamaLayout, type DecoderFamily, type DecoderSpec } from './decoder.js';
 
 import { readRope } from './rope.js';
 
@@ -18,6 +18,7 @@ export function readDecoderSpec(config: Json, file: string, family: string, tied
   const dim = get.int('hidden_size');
   const nHeads = get.int('num_attention_heads');
   const nKvHeads = get.int('num_key_value_heads', nHeads);
+  if (!get.has('head_dim') && nHeads > dim) throw new ConfigError(`${file}: num_attention_heads ${nHeads} > hidden_size ${dim} and no head_dim`);
   const headDim = get.int('head_dim', Math.floor(dim / nHeads));
   if (nHeads % nKvHeads !== 0) {
     throw new ConfigError(`${file}: num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKvHeads}`);
@@ -42,13 +43,14 @@ export function readDecoderSpec(config: Json, file: string, family: string, tied
     eosTokenIds: tokenIds(config.eos_token_id, file, 'eos_token_id'),
   };
   const act = config.hidden_act ?? 'silu';
-  if (act !== 'silu') throw new ConfigError(`${file}: hidden_act "${act}" is not supported for ${modelType}; supported: silu`);
+  if (act !== 'silu') throw new ConfigError(`${file}: hidden_act ${show(act)} is not supported for ${show(modelType)}; supported: silu`);
   return { spec, get };
 }
 
 export const llama: DecoderFamily = {
   kind: 'decoder',
   readSpec: (config, file) => readDecoderSpec(config, file, 'llama').spec,
+  unread: DECODER_UNREAD,
   weights: (spec, has) => llamaLayout(spec, has),
 };
 
@@ -59,6 +61,7 @@ export const qwen2: DecoderFamily = {
     const { spec } = readDecoderSpec(config, file, 'qwen2');
     return { ...spec, qkvBias: true, oBias: false };
   },
+  unread: DECODER_UNREAD,
   weights: (spec, has) => llamaLayout(spec, has),
 };
 
@@ -70,8 +73,7 @@ const LAYER_TYPES = ['full_attention', 'sliding_attention'];
  * sets the window alone; Qwen2 ships a window with use_sliding_window false).
  */
 export function layerWindows(get: FieldReader, nLayers: number, windowed: boolean): number[] {
-  const window = get.optNum('sliding_window') ?? 0;
-  if (!Number.isInteger(window)) throw new ConfigError(`${get.file}: sliding_window must be an integer, got ${window}`);
+  const window = get.optInt('sliding_window') ?? 0;
   const types = get.list('layer_types', (x): x is string => typeof x === 'string' && LAYER_TYPES.includes(x), LAYER_TYPES.join(' or '));
   if (!types) return Array.from({ length: nLayers }, () => (windowed ? window : 0));
   if (types.length !== nLayers) throw new ConfigError(`${get.file}: layer_types lists ${types.length} layers, num_hidden_layers is ${nLayers}`);

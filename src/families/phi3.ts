@@ -1,12 +1,13 @@
 // Phi-3 / Phi-3.5 / Phi-4-mini: llama with fused projections (one qkv_proj, one gate_up_proj, split into
 // q, k, v and gate, up at load), partial rotary (`partial_rotary_factor`) and longrope scaling.
-import { llamaLayout, type DecoderFamily } from './decoder.js';
+import { DECODER_UNREAD, llamaLayout, type DecoderFamily } from './decoder.js';
 import type { WeightEntry } from './family.js';
 import { readDecoderSpec } from './llama.js';
 
 export const phi3: DecoderFamily = {
   kind: 'decoder',
   readSpec: (config, file) => readDecoderSpec(config, file, 'phi3').spec,
+  unread: DECODER_UNREAD,
   weights(spec, has) {
     const { dim, qDim, kvDim, hiddenDim } = spec;
     const fused = (e: WeightEntry): WeightEntry[] => {

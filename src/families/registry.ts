@@ -1,7 +1,7 @@
 // config.json's model_type → its family. Adding a family is a file in this folder and a line here.
 import { ConfigError } from '../errors.js';
 import { bert, type BertSpec, type EncoderFamily } from './bert.js';
-import type { Json } from './config.js';
+import { show, type Json } from './config.js';
 import type { DecoderFamily, DecoderSpec } from './decoder.js';
 import { gemma3 } from './gemma3.js';
 import { llama, qwen2 } from './llama.js';
@@ -28,7 +28,7 @@ export const FAMILIES: Record<string, Family> = {
 export function familyOf(modelType: unknown, file: string): Family {
   if (typeof modelType !== 'string') throw new ConfigError(`${file}: missing field model_type`);
   const f = Object.hasOwn(FAMILIES, modelType) ? FAMILIES[modelType] : undefined;
-  if (!f) throw new ConfigError(`${file}: model_type "${modelType}" is not supported; supported: ${Object.keys(FAMILIES).join(', ')}`);
+  if (!f) throw new ConfigError(`${file}: model_type ${show(modelType)} is not supported; supported: ${Object.keys(FAMILIES).join(', ')}`);
   return f;
 }
 

@@ -2,7 +2,7 @@
 // (default, linear, llama3, longrope); angles are computed in float64 and rounded once, like the float64
 // reference oracles.
 import { ConfigError } from '../errors.js';
-import { fieldReader, type Json } from './config.js';
+import { fieldReader, show, type Json } from './config.js';
 
 /** How RoPE frequencies are made (transformers' rope_type). */
 export type RopeScaling =
@@ -28,18 +28,18 @@ export function readRope(r: Json | undefined, top: Json, headDim: number, file: 
   const partial = p.num('partial_rotary_factor', cfg.num('partial_rotary_factor', 1));
   const rotDim = Math.floor(headDim * partial);
   if (rotDim % 2 !== 0 || rotDim > headDim) throw new ConfigError(`${file}: partial_rotary_factor ${partial} gives ${rotDim} rotated dims of ${headDim}; must be even and ≤ head_dim`);
-  const type = String(r?.rope_type ?? r?.type ?? 'default');
+  const type = r?.rope_type ?? r?.type ?? 'default';
   const originalMax = () => p.int('original_max_position_embeddings', cfg.int('original_max_position_embeddings'));
   let scaling: RopeScaling;
   switch (type) {
-    case 'default': scaling = { type }; break;
-    case 'linear': scaling = { type, factor: p.num('factor') }; break;
+    case 'default': scaling = { type: 'default' }; break;
+    case 'linear': scaling = { type: 'linear', factor: p.num('factor') }; break;
     case 'llama3': scaling = {
-      type, factor: p.num('factor'), lowFreqFactor: p.num('low_freq_factor'), highFreqFactor: p.num('high_freq_factor'),
+      type: 'llama3', factor: p.num('factor'), lowFreqFactor: p.num('low_freq_factor'), highFreqFactor: p.num('high_freq_factor'),
       originalMaxPositions: p.int('original_max_position_embeddings'),
     }; break;
     case 'longrope': {
-      const factors = (key: string) => {
+      const factors = (key: 'short_factor' | 'long_factor') => {
         const f = p.list(key, (x): x is number => typeof x === 'number' && x > 0, 'positive numbers');
         if (!f || f.length !== rotDim / 2) throw new ConfigError(`${file}: rope ${key} must list ${rotDim / 2} positive numbers (rotated dims / 2)`);
         return f;
@@ -49,11 +49,11 @@ export function readRope(r: Json | undefined, top: Json, headDim: number, file: 
       // attention factor √(1 + ln factor / ln original) unless the config gives one.
       const factor = cfg.int('max_position_embeddings') / orig;
       const attentionFactor = p.optNum('attention_factor') ?? (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(orig)));
-      scaling = { type, shortFactor: factors('short_factor'), longFactor: factors('long_factor'), originalMaxPositions: orig, attentionFactor };
+      scaling = { type: 'longrope', shortFactor: factors('short_factor'), longFactor: factors('long_factor'), originalMaxPositions: orig, attentionFactor };
       break;
     }
     default:
-      throw new ConfigError(`${file}: rope type "${type}" is not supported; supported: ${SUPPORTED_ROPE.join(', ')}`);
+      throw new ConfigError(`${file}: rope type ${show(type)} is not supported; supported: ${SUPPORTED_ROPE.join(', ')}`);
   }
   return { theta, rotDim, scaling };
 }

@@ -1,7 +1,7 @@
 // SmolLM3: llama without RoPE on every fourth layer (NoPE). `no_rope_layers[l]` is 1 where layer l uses
 // RoPE; configs without the list give `no_rope_layer_interval`, as transformers' SmolLM3Config derives it.
 import { ConfigError } from '../errors.js';
-import { llamaLayout, type DecoderFamily } from './decoder.js';
+import { DECODER_UNREAD, llamaLayout, type DecoderFamily } from './decoder.js';
 import { readDecoderSpec } from './llama.js';
 
 export const smollm3: DecoderFamily = {
@@ -13,5 +13,6 @@ export const smollm3: DecoderFamily = {
     if (flags.length !== spec.nLayers) throw new ConfigError(`${file}: no_rope_layers lists ${flags.length} layers, num_hidden_layers is ${spec.nLayers}`);
     return { ...spec, layers: spec.layers.map((kind, l) => ({ ...kind, rope: flags[l] ? 0 : -1 })) };
   },
+  unread: DECODER_UNREAD,
   weights: (spec, has) => llamaLayout(spec, has),
 };

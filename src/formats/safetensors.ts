@@ -3,6 +3,7 @@
 // dtype sizes only; nothing about models, weight names or converting values.
 import type { ByteReader, ModelFiles } from '../sources/sources.js';
 import { DtypeError, SafetensorsError, ShapeError, SourceError } from '../errors.js';
+import { jsonFault } from './json.js';
 import { isPlainFileName } from '../sources/names.js';
 
 export type StDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'U64'
@@ -83,7 +84,8 @@ async function readHeaderLength(r: ByteReader): Promise<number> {
   const head = new Uint8Array(8);
   await r.read(0, head);
   const n = new DataView(head.buffer).getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(`${r.label}: header length ${n} > limit ${MAX_HEADER_BYTES}`);
+  // The value is not shown: a file that is not safetensors (a link to a text) would have its first 8 bytes told.
+  if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(`${r.label}: header length is over the limit of ${MAX_HEADER_BYTES} bytes`);
   if (8 + Number(n) > r.size) {
     throw new SafetensorsError(`${r.label}: header length ${n} runs past end of file (8 + ${n} > ${r.size} bytes)`);
   }
@@ -103,7 +105,7 @@ function parseJsonObject(where: string, text: string): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new SafetensorsError(`${where} is not valid JSON (${oneLine((e as Error).message)})`);
+    throw new SafetensorsError(`${where} is not valid JSON (${jsonFault(e)})`);
   }
   if (!isObject(value)) throw new SafetensorsError(`${where} is ${kind(value)}, expected a JSON object`);
   return value;

@@ -32,7 +32,7 @@ const COSTS: { [K in OpName]?: (...a: Parameters<Ops[K]>) => Cost } = {
   gemv: (_outs, _x, ws) => ws.map((w) => matmulCost(w, 1)).reduce((a, c) => ({ flops: a.flops + c.flops, bytes: a.bytes + c.bytes })),
   rmsnorm: (_out, _x, w, T) => ({ flops: 4 * T * w.shape[0], bytes: F32 * (2 * T + 1) * w.shape[0] }),
   embed: (out, _table, ids) => ({ flops: 0, bytes: 2 * F32 * ids.length * cols(out) }),
-  rope: (x, _cos, _sin, nHeads, headDim, T) => ({ flops: 3 * T * nHeads * headDim, bytes: F32 * T * (2 * nHeads + 1) * headDim }),
+  rope: (_x, _cos, _sin, nHeads, headDim, T, rotDim = headDim) => ({ flops: 3 * T * nHeads * rotDim, bytes: F32 * T * (2 * nHeads + 1) * rotDim }),
   attention: (_out, _q, kc, _vc, _att, nHeads, nKvHeads, headDim, pos0, T, opts) => {
     const w = opts?.window || Infinity; // query t attends to pos0 + t + 1 positions, or the last w of them
     let keys = 0;
@@ -43,6 +43,8 @@ const COSTS: { [K in OpName]?: (...a: Parameters<Ops[K]>) => Cost } = {
   },
   storeKv: (cache, x, _pos0, T) => ({ flops: 0, bytes: (F32 + elt(cache)) * T * cols(x) }),
   swiglu: (_out, gate, _up, T) => ({ flops: 5 * T * cols(gate), bytes: 3 * F32 * T * cols(gate) }),
+  geglu: (_out, gate, _up, T) => ({ flops: 12 * T * cols(gate), bytes: 3 * F32 * T * cols(gate) }),
+  rmsnormHeads: (_out, x, w, _nHeads, T) => ({ flops: 4 * T * cols(x), bytes: F32 * (2 * T * cols(x) + w.shape[0]) }),
   add: (_out, a, _b, T) => ({ flops: T * cols(a), bytes: 3 * F32 * T * cols(a) }),
   addBias: (x, _b, T) => ({ flops: T * cols(x), bytes: F32 * (2 * T + 1) * cols(x) }),
 };
@@ -57,7 +59,7 @@ function role(w: Tensor): string {
 interface Call { label: string; group: string; ms: number; cost?: Cost }
 
 /** Per-layer table columns of the ops that are not named after their column; other ops get their own. */
-const OP_GROUP: Record<string, string> = { rmsnorm: 'norm', swiglu: 'mlp', addBias: 'add', storeKv: 'kv' };
+const OP_GROUP: Record<string, string> = { rmsnorm: 'norm', rmsnormHeads: 'norm', swiglu: 'mlp', geglu: 'mlp', addBias: 'add', storeKv: 'kv' };
 const GROUPS = ['embed', 'norm', 'qkvo', 'rope', 'kv', 'attention', 'mlp', 'add', 'lm_head'];
 
 /** base's methods, each timed and reported to `rec` with its arguments; everything else (k, ...) read through. */

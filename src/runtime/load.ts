@@ -4,15 +4,16 @@ import { Arena, checkPlan, WASM32_MAX_BYTES, type Tensor } from './arena.js';
 import { ConfigError, DtypeError, OptionError, SafetensorsError, ShapeError } from '../errors.js';
 import type { WeightEntry } from '../families/family.js';
 import { familyOf, type AnySpec, type Family } from '../families/registry.js';
-import { planRunState } from '../families/decoder.js';
-import { planEncoderState } from '../families/bert.js';
+import { decoderMatrixParameters, planRunState, type DecoderSpec } from '../families/decoder.js';
+import { bertMatrixParameters, planEncoderState, type BertSpec } from '../families/bert.js';
+import { show } from '../families/config.js';
 import { parseJson } from '../formats/json.js';
 import { openCheckpoint, type Checkpoint, type TensorInfo } from '../formats/safetensors.js';
 import type { ModelFiles } from '../sources/sources.js';
 import { defaultSpawner, resolveThreads, ThreadPool } from './threads.js';
 import { optionKeys } from '../options.js';
 import { kernelModule, type SimdFlavor, type WasmInput } from './wasm.js';
-import { checkQuantize, decoderStorage, encoderStorage, loadRows, stagingBytes, tensorBytes, type Quantize, type Storage } from './weights.js';
+import { checkQuantize, decoderStorage, encoderStorage, leastBytesPerParameter, loadRows, stagingBytes, tensorBytes, type Quantize, type Storage } from './weights.js';
 
 export interface LoadOptions {
   /** Kernel module: 'relaxed' where the engine supports it, else 'baseline' (env TIDE_SIMD overrides). */
@@ -74,18 +75,8 @@ export async function readConfig(files: ModelFiles): Promise<Record<string, unkn
 
 /** Load the checkpoint of `files` (config.json and safetensors) into a fresh arena; `kinds` are the families the caller runs. */
 export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}, kinds: Family['kind'][] = ['decoder', 'encoder']): Promise<Loaded> {
-  const file = `${files.label}/config.json`;
   const config = await readConfig(files);
-  const family = familyOf(config.model_type, file);
-  if (!kinds.includes(family.kind)) {
-    throw new ConfigError(`${file}: model_type "${config.model_type}" is an ${family.kind}; load it with ${family.kind === 'encoder' ? 'loadEmbedder' : 'loadModel'}`);
-  }
-  const spec = family.readSpec(config, file);
-  const quantize = checkQuantize(opts.quantize);
-  if (family.kind === 'encoder' && quantize !== 'none') {
-    throw new OptionError(`quantize "${quantize}" is not supported for encoders (${spec.modelType}) yet; supported: none`);
-  }
-  const budget = Math.min(opts.memoryBudgetBytes ?? WASM32_MAX_BYTES, WASM32_MAX_BYTES);
+  const { family, spec, quantize, budget } = planConfig(config, `${files.label}/config.json`, opts, kinds);
   const threads = await resolveThreads(opts.threads);
   const ckpt = await openCheckpoint(files);
   try {
@@ -94,6 +85,7 @@ export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}, 
     const storage = family.kind === 'decoder' ? decoderStorage(quantize) : encoderStorage;
     // Planned from the header (file dtypes decide the layouts) before any tensor is read.
     const infos = table.map((e) => checkTensor(ckpt, e, spec));
+    checkAccounted(ckpt, table, family, spec);
     const weightBytes = table.reduce((sum, e, i) => sum + tensorBytes(storage(e.hf, boundShape(e), infos[i].dtype), boundShape(e)), 0);
     const staging = stagingBytes(table.map(boundShape));
     const state = family.kind === 'decoder' ? planRunState(spec as never, 1, 1) : planEncoderState(spec as never, 1, 1, 1, threads);
@@ -113,6 +105,38 @@ export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}, 
   } finally {
     await ckpt.close();
   }
+}
+
+/**
+ * config.json's family and spec, and a first memory check from the spec's dims alone (its matrices at the
+ * fewest bytes `quantize` stores, and the run state of one token): before any weight table, file or arena
+ * is sized by the config, so sizes that multiply past the budget are refused while nothing is allocated.
+ */
+export function planConfig(config: Record<string, unknown>, file: string, opts: LoadOptions = {}, kinds: Family['kind'][] = ['decoder', 'encoder']) {
+  const family = familyOf(config.model_type, file);
+  if (!kinds.includes(family.kind)) {
+    throw new ConfigError(`${file}: model_type ${show(config.model_type)} is an ${family.kind}; load it with ${family.kind === 'encoder' ? 'loadEmbedder' : 'loadModel'}`);
+  }
+  const spec: AnySpec = family.readSpec(config, file);
+  const quantize = checkQuantize(opts.quantize);
+  if (family.kind === 'encoder' && quantize !== 'none') {
+    throw new OptionError(`quantize "${quantize}" is not supported for encoders (${spec.modelType}) yet; supported: none`);
+  }
+  const budget = Math.min(opts.memoryBudgetBytes ?? WASM32_MAX_BYTES, WASM32_MAX_BYTES);
+  const [parameters, state] = family.kind === 'decoder'
+    ? [decoderMatrixParameters(spec as DecoderSpec), planRunState(spec as DecoderSpec, 1, 1)]
+    : [bertMatrixParameters(spec as BertSpec), planEncoderState(spec as BertSpec, 1, 1, 1)];
+  checkPlan([{ name: `weights of ${file} (at least)`, bytes: parameters * leastBytesPerParameter(quantize) }, ...state], budget);
+  return { family, spec, quantize, budget };
+}
+
+/** Every checkpoint tensor is in the table or one the family leaves unread on purpose (family.unread). */
+function checkAccounted(ckpt: Checkpoint, table: WeightEntry[], family: Family, spec: AnySpec): void {
+  const read = new Set(table.map((e) => e.hf));
+  const extra = [...ckpt.tensors.values()].filter((t) => !read.has(t.name) && !family.unread.test(t.name));
+  if (extra.length === 0) return;
+  const more = extra.length > 1 ? ` (and ${extra.length - 1} more)` : '';
+  throw new SafetensorsError(`${extra[0].reader.label}: tensor ${JSON.stringify(extra[0].name)}${more} is not part of a ${spec.modelType} model with ${spec.nLayers} layers as config.json describes it`);
 }
 
 /** The shape of the tensor an entry binds: the checkpoint tensor's, or its rows [r0, r1). */

@@ -50,14 +50,6 @@ export interface QuantScratch {
   qpanel?: Tensor;
 }
 
-/** Packed-batch attention: score scale, the band i − left ≤ j ≤ i + right (−1: unbounded), kv heads. */
-export interface EncoderAttentionOptions { scale?: number; left?: number; right?: number; nKvHeads?: number }
-
-// TODO(kernels branch): the kernels for these features land with the kernel work; until then they refuse.
-function unsupported(ok: boolean, op: string, what: string): void {
-  if (!ok) throw new ShapeError(`${op}: ${what} needs kernels not built yet`);
-}
-
 /** Floats of score scratch one thread's attention needs at most (kernels/attention.ts BLOCK). */
 export const ATTENTION_SCRATCH = 32;
 
@@ -74,6 +66,20 @@ export interface AttentionOptions {
    * ringRows ≥ window + T − 1 (so this call's writes overwrote nothing its queries read) and ≤ the caches' rows.
    */
   ringRows?: number;
+}
+
+/** Ops.encoderAttention's options; the defaults are BERT's attention. */
+export interface EncoderAttentionOptions {
+  /** Score multiplier; default 1/√headDim. */
+  scale?: number;
+  /**
+   * The band of keys j that query i (indices within its sequence) sees: i − left ≤ j ≤ i + right. Negative
+   * (default): no limit on that side. right = 0 is causal attention; left = right = w − 1 a window of w each way.
+   */
+  left?: number;
+  right?: number;
+  /** Key/value heads, nHeads by default; fewer: grouped-query attention (query head h reads h / (nHeads / nKvHeads)). */
+  nKvHeads?: number;
 }
 
 export class Ops {
@@ -161,6 +167,17 @@ export class Ops {
     this.k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, cols(x), T, eps);
   }
 
+  /**
+   * Per-head RMSNorm (Qwen3's q_norm / k_norm): each head of x (T, nHeads * headDim) normalised on its own with
+   * w (headDim,): rmsnorm_f32 over T · nHeads rows of headDim. out may alias x.
+   */
+  rmsnormHeads(out: Tensor, x: Tensor, w: Tensor, nHeads: number, T: number, eps: number): void {
+    const headDim = w.shape[0];
+    check(cols(x) === nHeads * headDim && cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'rmsnormHeads',
+      () => `${out.name} ${out.shape} = ${x.name} ${x.shape} as ${nHeads} heads normed by ${w.name} ${w.shape}, ${T} rows`);
+    this.k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, headDim, T * nHeads, eps);
+  }
+
   /** out[t, :] = table[ids[t], :], dequantized from the table's dtype. */
   embed(out: Tensor, table: Tensor, ids: ArrayLike<number>): void {
     const dim = cols(table), vocab = rows(table), k = this.k;
@@ -196,11 +213,14 @@ export class Ops {
     else this.k.copy_f32(dst, x.ptr, T * cols(x));
   }
 
-  /** In place on x (T, nHeads * headDim) with angles cos, sin (T, headDim / 2). */
+  /**
+   * In place on x (T, nHeads * headDim): RoPE on the first rotDim dims of each head (default all; fewer is
+   * partial rotary), with angles cos, sin (T, rotDim / 2).
+   */
   rope(x: Tensor, cos: Tensor, sin: Tensor, nHeads: number, headDim: number, T: number, rotDim = headDim): void {
-    unsupported(rotDim === headDim, 'rope', 'partial rotary');
-    check(cols(x) === nHeads * headDim && cols(cos) === headDim / 2, 'rope', () => `${x.name} ${x.shape} with ${nHeads}×${headDim}`);
-    this.k.rope_f32(x.ptr, cos.ptr, sin.ptr, nHeads, headDim, T);
+    check(cols(x) === nHeads * headDim && rotDim % 2 === 0 && rotDim > 0 && rotDim <= headDim && cols(cos) === rotDim / 2 && cols(sin) === rotDim / 2,
+      'rope', () => `${x.name} ${x.shape} as ${nHeads}×${headDim}, rotating ${rotDim} dims with ${cos.name} ${cos.shape}, ${sin.name} ${sin.shape}`);
+    this.k.rope_f32(x.ptr, cos.ptr, sin.ptr, nHeads, headDim, rotDim, T);
   }
 
   /**
@@ -232,12 +252,6 @@ export class Ops {
   /** out = silu(gate) * up over the first T rows. */
   swiglu(out: Tensor, gate: Tensor, up: Tensor, T: number): void {
     this.k.swiglu_f32(out.ptr, gate.ptr, up.ptr, T * cols(gate));
-  }
-
-  /** RMSNorm of each head: x (T, nHeads * headDim) as (T * nHeads) rows of w's length. */
-  rmsnormHeads(out: Tensor, x: Tensor, w: Tensor, nHeads: number, T: number, eps: number): void {
-    check(cols(x) === nHeads * w.shape[0] && cols(out) === cols(x), 'rmsnormHeads', () => `${x.name} ${x.shape} as ${nHeads} heads of ${w.name} ${w.shape}`);
-    this.k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, w.shape[0], T * nHeads, eps);
   }
 
   /** Residual: out = a + b over the first T rows. */
@@ -290,13 +304,15 @@ export class Ops {
   }
 
   /**
-   * Bidirectional attention over a packed batch: sequence s is rows [offsets[s], offsets[s+1]) of
-   * q, k, v, out (N, nHeads * headDim); `offs` holds the same offsets as i32 in the arena. att holds one
-   * row per thread, (threads, ≥ longest · (headDim + 1)): scores and a head's transposed keys.
+   * Attention within each sequence of a packed batch: sequence s is rows [offsets[s], offsets[s+1]) of
+   * q, k, v, out (N, nHeads * headDim); `offs` holds the same offsets as i32 in the arena. By default
+   * bidirectional over the whole sequence with scores scaled by 1/√headDim; `opts` sets the scale and a band
+   * (EncoderAttentionOptions). att holds one row per thread, (threads, ≥ longest · (headDim + 1)): scores
+   * and a head's transposed keys.
    */
   encoderAttention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, att: Tensor, offs: Tensor,
-                   offsets: ArrayLike<number>, nHeads: number, headDim: number, o: EncoderAttentionOptions = {}): void {
-    unsupported((o.left ?? -1) < 0 && (o.right ?? -1) < 0 && (o.nKvHeads ?? nHeads) === nHeads && (o.scale ?? 1 / Math.sqrt(headDim)) === 1 / Math.sqrt(headDim), 'encoderAttention', 'a band, GQA or scale');
+                   offsets: ArrayLike<number>, nHeads: number, headDim: number, opts: EncoderAttentionOptions = {}): void {
+    const { scale = 1 / Math.sqrt(headDim), left = -1, right = -1, nKvHeads = nHeads } = opts;
     const nSeq = offsets.length - 1, N = offsets[nSeq], attRow = cols(att);
     let longest = 0, ordered = nSeq >= 0 && offsets[0] === 0;
     for (let s = 0; s < nSeq; s++) {
@@ -304,9 +320,12 @@ export class Ops {
       ordered &&= offsets[s + 1] >= offsets[s];
     }
     check(ordered && offs.shape[0] >= nSeq + 1, 'encoderAttention', () => `offsets [${Array.from(offsets)}] in ${offs.name} ${offs.shape}`);
-    check([out, q, k, v].every((t) => cols(t) === nHeads * headDim && rows(t) >= N) && attRow >= longest * (headDim + 1) && rows(att) >= this.threads,
-      'encoderAttention', () => `${N} rows of ${nHeads}×${headDim} in ${q.name} ${q.shape}, longest sequence ${longest} × (headDim + 1) and ${this.threads} threads in ${att.name} ${att.shape}`);
-    this.split('encoder_attention_f32', [out.ptr, q.ptr, k.ptr, v.ptr, att.ptr, offs.ptr, nSeq, nHeads, headDim], 0, nHeads,
-      2 * N * longest * nHeads * headDim, 1, { arg: 4, strideBytes: attRow * 4 });
+    check(Number.isInteger(left) && Number.isInteger(right), 'encoderAttention', () => `band left ${left}, right ${right}: integers (negative: unlimited)`);
+    check([out, q].every((t) => cols(t) === nHeads * headDim && rows(t) >= N) && [k, v].every((t) => cols(t) === nKvHeads * headDim && rows(t) >= N) &&
+      nHeads % nKvHeads === 0 && attRow >= longest * (headDim + 1) && rows(att) >= this.threads, 'encoderAttention',
+      () => `${N} rows of ${nHeads}×${headDim} in ${q.name} ${q.shape}, of ${nKvHeads}×${headDim} in ${k.name} ${k.shape}, longest sequence ${longest} × (headDim + 1) and ${this.threads} threads in ${att.name} ${att.shape}`);
+    const band = (left < 0 ? longest : Math.min(longest, left + 1)) + (right < 0 ? longest : Math.min(longest, right)); // keys per query at most
+    this.split('encoder_attention_f32', [out.ptr, q.ptr, k.ptr, v.ptr, att.ptr, offs.ptr, nSeq, nHeads, nKvHeads, headDim, scale, left, right], 0, nHeads,
+      2 * N * Math.min(longest, band) * nHeads * headDim, 1, { arg: 4, strideBytes: attRow * 4 });
   }
 }

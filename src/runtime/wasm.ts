@@ -1,7 +1,7 @@
 // Loads the kernel module: relaxed SIMD where the engine validates it, baseline SIMD128 otherwise.
 import { kernelFile, type SimdFlavor } from './kernel-files.js';
 import { nodeFs } from '../node-parts.js';
-import type { Kernels } from '../kernel-exports.js';
+import type { Kernels } from './kernel-exports.js';
 
 /** The kernels' wasm ABI, generated from kernels/ by scripts/gen-kernels.mjs. */
 export type { Kernels };

@@ -37,6 +37,12 @@ export function decoderStorage(quantize: Quantize): Storage {
   };
 }
 
+/**
+ * The fewest bytes a matrix parameter takes with `quantize` (16-bit panels; q8 or q4 blocks), for a plan
+ * made before the checkpoint's dtypes are known.
+ */
+export const leastBytesPerParameter = (quantize: Quantize) => storedBytes(quantize === 'none' ? 'bf16p8' : quantize, 8, 32) / (8 * 32);
+
 /** Bytes of the tensor as stored (vectors count as one row). */
 export function tensorBytes(dtype: Dtype, shape: number[]): number {
   return shape.length === 2 ? storedBytes(dtype, shape[0], shape[1]) : storedBytes(dtype, 1, shape[0]);

@@ -1,16 +1,15 @@
-// The server's use of generate() (src/text/generate.ts): every request is checked before it queues (prompt
-// ids, context, sampling options), then runs on its own session, which is disposed (its KV cache
-// returned to the model) as soon as the generation ends, is aborted, or fails.
-import { ChatTemplate, type ChatMessage } from '../text/chat.js';
-import { encodePrompt, generate, type FinishReason } from '../text/generate.js';
+// The server's use of generate() (src/text/generate.ts): a request's prompt ids are checked (context,
+// vocabulary, sampling options) before anything is sent, then it runs on its own session, which is
+// disposed (its KV cache returned to the model) as soon as the generation ends, is aborted, or fails.
+import { generate, type FinishReason } from '../text/generate.js';
 import type { Model } from '../model.js';
 import { Sampler, samplingDefaults, type SamplingOptions } from '../text/sampler.js';
-import { ApiError, invalid, toApiError } from './errors.js';
+import { invalid, toApiError } from './errors.js';
 import type { GenerationParams } from './validate.js';
 
 export type { FinishReason };
 
-/** A validated generation: everything that can be wrong with a request is found before it queues. */
+/** A validated generation: everything that can be wrong with a request is found before a byte is sent. */
 export interface GenerationJob {
   promptIds: number[];
   /** The prompt opened a <think> block (DeepSeek-R1 distills' templates do). */
@@ -32,37 +31,15 @@ export interface GenerationOutcome {
   finishReason: FinishReason;
 }
 
-/** Completion prompt → ids: text is encoded with the model's special tokens (BOS), ids are taken as given. */
-export function completionPrompt(model: Model, prompt: string | number[]): { ids: number[]; startsInReasoning: boolean } {
-  if (typeof prompt === 'string') needTokenizer(model);
-  try {
-    return encodePrompt(model, prompt);
-  } catch (e) {
-    throw toApiError(e, 'prompt');
-  }
-}
-
-/** Chat messages → ids through the model's chat template (transformers' apply_chat_template). */
-export function chatPrompt(model: Model, messages: ChatMessage[]): { ids: number[]; startsInReasoning: boolean } {
-  if (!ChatTemplate.of(needTokenizer(model))) {
-    throw invalid('messages', `${model.info.source}: the model has no chat_template in tokenizer_config.json and no chat_template.jinja; use /v1/completions with a prompt`, 'chat_template_missing');
-  }
-  try {
-    return encodePrompt(model, messages);
-  } catch (e) {
-    throw toApiError(e, 'messages');
-  }
-}
-
-export function prepareGeneration(model: Model, prompt: { ids: number[]; startsInReasoning: boolean }, params: GenerationParams,
+/** The prompt's ids (from the prompt thread, or as the request gave them) checked against the model and context. */
+export function prepareGeneration(model: Model, prompt: { ids: ArrayLike<number>; startsInReasoning: boolean }, params: GenerationParams,
                                   defaultMaxTokens: number, contextLength: number): GenerationJob {
-  const V = model.spec.vocabSize, ids = prompt.ids;
-  if (ids.length === 0) throw invalid('prompt', 'prompt: encodes to no tokens');
+  const V = model.spec.vocabSize, n = prompt.ids.length;
+  if (n === 0) throw invalid('prompt', 'prompt: encodes to no tokens');
+  if (n > contextLength) throw invalid(null, `prompt: ${n} tokens > context length ${contextLength}`, 'context_length_exceeded');
+  const ids = Array.from(prompt.ids);
   const bad = ids.findIndex((id) => id >= V);
   if (bad >= 0) throw invalid('prompt', `prompt: token id ${ids[bad]} at index ${bad} is outside the vocabulary (0..${V - 1})`);
-  if (ids.length > contextLength) {
-    throw invalid(null, `prompt: ${ids.length} tokens > context length ${contextLength}`, 'context_length_exceeded');
-  }
   try {
     // Built only to check the options now (a 400), not after the stream has started.
     new Sampler({ ...samplingDefaults(model.generationConfig), ...params.sampling }, V);
@@ -96,9 +73,4 @@ export async function runGeneration(model: Model, job: GenerationJob, signal: Ab
   } finally {
     session.dispose();
   }
-}
-
-function needTokenizer(model: Model) {
-  if (!model.tokenizer) throw new ApiError(400, 'invalid_request_error', `${model.info.source}: the model has no tokenizer.json, so it cannot read text; send token ids`, 'prompt', 'no_tokenizer');
-  return model.tokenizer;
 }

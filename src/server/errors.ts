@@ -1,8 +1,10 @@
-// HTTP errors in OpenAI's shape ({"error":{"message","type","param","code"}}), and the mapping from
-// Tide's typed errors to a status. Knows nothing of routes or models.
+// HTTP errors in OpenAI's shape ({"error":{"message","type","param","code"}}), the mapping from
+// Tide's typed errors to a status, and the redaction of the server's paths. Knows nothing of routes or models.
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
 import { ContextOverflowError, OptionError, TemplateError, TideError, TokenizerError } from '../errors.js';
 
-export type ErrorType = 'invalid_request_error' | 'authentication_error' | 'not_found_error' | 'rate_limit_error' | 'server_error';
+export type ErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'not_found_error' | 'rate_limit_error' | 'server_error';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly type: ErrorType, message: string,
@@ -33,4 +35,19 @@ export function toApiError(e: unknown, param: string | null = null): ApiError {
   }
   const message = e instanceof Error ? e.message : String(e);
   return new ApiError(500, 'server_error', message.split('\n')[0], null, e instanceof TideError ? e.code : 'internal_error');
+}
+
+/**
+ * Error messages as clients may read them: each served model's directory (as given, when it has a
+ * slash, and absolute) becomes its id, then the working and home directories become "." and "~".
+ */
+export function redactor(sources: { source: string; id: string }[]): (message: string) => string {
+  const pairs: [string, string][] = [[process.cwd(), '.'], [homedir(), '~']];
+  for (const { source, id } of sources) {
+    pairs.push([resolve(source), id]);
+    if (source.includes('/')) pairs.push([source, id]);
+  }
+  // The longest first (a model dir inside the working dir); never "/" alone (a server started in /).
+  const ordered = pairs.filter(([path]) => path.length > 1).sort((a, b) => b[0].length - a[0].length);
+  return (message) => ordered.reduce((m, [path, name]) => m.replaceAll(path, name), message);
 }

@@ -8,6 +8,7 @@ export class JobQueue {
   private running = 0;
   private readonly waiting: Waiter[] = [];
   private avgJobMs = 1000; // moving average, for Retry-After
+  private readonly onIdle: (() => void)[] = [];
 
   constructor(readonly slots: number, readonly maxWaiting: number) {}
 
@@ -37,6 +38,11 @@ export class JobQueue {
     }
   }
 
+  /** Resolves once no job runs or waits (a closing server's aborted requests have all left). */
+  drained(): Promise<void> {
+    return new Promise((resolve) => { this.onIdle.push(resolve); this.settle(); });
+  }
+
   /** Resolves true once this waiter holds a slot, false if it was aborted first. */
   private wait(signal: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
@@ -48,6 +54,7 @@ export class JobQueue {
           const i = this.waiting.indexOf(w);
           if (i >= 0) this.waiting.splice(i, 1);
           resolve(false);
+          this.settle();
         },
       };
       signal.addEventListener('abort', w.onAbort, { once: true });
@@ -60,6 +67,11 @@ export class JobQueue {
       this.running++;
       this.waiting.shift()!.start();
     }
+    this.settle();
+  }
+
+  private settle(): void {
+    if (this.running === 0 && this.waiting.length === 0) this.onIdle.splice(0).forEach((resolve) => resolve());
   }
 
   private full(): ApiError {

@@ -1,5 +1,5 @@
 // Request bodies → typed requests. Every field OpenAI names is type-checked here (null counts as
-// absent, as in OpenAI's API); a field Tide cannot honour is rejected rather than silently ignored.
+// absent, as in OpenAI's API); a field Tide cannot honour, or does not know, is a 400 naming it.
 import type { ChatMessage } from '../text/chat.js';
 import type { SamplingOptions } from '../text/sampler.js';
 import { invalid } from './errors.js';
@@ -21,34 +21,60 @@ export interface EmbeddingRequest { model: string; input: string[] | number[][];
 
 const MAX_STOPS = 16;
 
+/**
+ * What each endpoint reads: OpenAI's fields that Tide honours (plus top_k, min_p and repetition_penalty,
+ * as llama.cpp and vLLM take them), and the rest of OpenAI's request schema, each with the one value that
+ * asks for nothing (accepted) or `never`. Any other field is unknown.
+ */
+interface Schema { path: string; fields: string[]; unsupported: Record<string, NoOp> }
+type NoOp = (v: unknown) => boolean;
+const never: NoOp = () => false;
+const is = (x: unknown): NoOp => (v) => v === x;
+
+const GENERATION = ['model', 'stream', 'stream_options', 'stop', 'max_tokens', 'temperature', 'top_p', 'top_k', 'min_p',
+  'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'seed', 'logit_bias'];
+
+const COMPLETIONS: Schema = {
+  path: '/v1/completions',
+  fields: [...GENERATION, 'prompt'],
+  unsupported: { n: is(1), best_of: is(1), echo: is(false), logprobs: never, suffix: is(''), user: never },
+};
+
+const CHAT: Schema = {
+  path: '/v1/chat/completions',
+  fields: [...GENERATION, 'messages', 'max_completion_tokens'],
+  unsupported: {
+    n: is(1), logprobs: is(false), top_logprobs: never, tools: (v) => Array.isArray(v) && v.length === 0, tool_choice: is('none'),
+    parallel_tool_calls: never, functions: never, function_call: is('none'), response_format: (v) => (v as Json)?.type === 'text',
+    modalities: (v) => Array.isArray(v) && v.length === 1 && v[0] === 'text', audio: never, prediction: never,
+    reasoning_effort: never, verbosity: never, web_search_options: never, store: is(false), metadata: never,
+    service_tier: is('auto'), prompt_cache_key: never, safety_identifier: never, user: never,
+  },
+};
+
+const EMBEDDINGS: Schema = { path: '/v1/embeddings', fields: ['model', 'input', 'encoding_format'], unsupported: { dimensions: never, user: never } };
+
 export function parseCompletion(body: unknown): CompletionRequest {
-  const f = new Fields(body);
-  f.unsupported('suffix', (v) => v === ''); f.unsupported('echo', (v) => v === false);
-  f.unsupported('best_of', (v) => v === 1);
-  f.unsupported('logprobs', (v) => v === 0);
-  return { ...generation(f), prompt: prompt(f.get('prompt', true)) };
+  const f = new Fields(body, COMPLETIONS);
+  return { ...generation(f), maxTokens: f.integer('max_tokens', 1), prompt: prompt(f.get('prompt', true)) };
 }
 
 export function parseChat(body: unknown): ChatRequest {
-  const f = new Fields(body);
-  f.unsupported('tools', (v) => Array.isArray(v) && v.length === 0); f.unsupported('functions', () => false);
-  f.unsupported('logprobs', (v) => v === false);
-  f.unsupported('response_format', (v) => (v as Json)?.type === 'text');
+  const f = new Fields(body, CHAT);
   const list = f.get('messages', true);
   if (!Array.isArray(list) || list.length === 0) throw invalid('messages', 'messages: expected a non-empty array of {role, content}');
-  return { ...generation(f), messages: list.map(message) };
+  const maxTokens = f.integer('max_completion_tokens', 1) ?? f.integer('max_tokens', 1);
+  return { ...generation(f), maxTokens, messages: list.map(message) };
 }
 
 export function parseEmbeddings(body: unknown): EmbeddingRequest {
-  const f = new Fields(body);
+  const f = new Fields(body, EMBEDDINGS);
   const fmt = f.get('encoding_format') ?? 'float';
   if (fmt !== 'float' && fmt !== 'base64') throw invalid('encoding_format', `encoding_format: expected "float" or "base64", got ${show(fmt)}`);
-  f.unsupported('dimensions', () => false);
   return { model: f.string('model', true)!, input: embeddingInput(f.get('input', true)), encodingFormat: fmt };
 }
 
-function generation(f: Fields): GenerationParams {
-  f.unsupported('n', (v) => v === 1);
+function generation(f: Fields): Omit<GenerationParams, 'maxTokens'> {
   const streamOptions = f.get('stream_options');
   if (streamOptions !== undefined && (typeof streamOptions !== 'object' || Array.isArray(streamOptions))) {
     throw invalid('stream_options', `stream_options: expected an object, got ${show(streamOptions)}`);
@@ -68,8 +94,7 @@ function generation(f: Fields): GenerationParams {
     seed: f.integer('seed', 0, 0xffffffff), logitBias: logitBias(f.get('logit_bias')),
   };
   for (const k of Object.keys(sampling) as (keyof SamplingOptions)[]) if (sampling[k] === undefined) delete sampling[k];
-  const maxTokens = f.integer('max_completion_tokens', 1) ?? f.integer('max_tokens', 1);
-  return { model: f.string('model', true)!, stream, includeUsage: stream && includeUsage, maxTokens, stop: stops as string[], sampling };
+  return { model: f.string('model', true)!, stream, includeUsage: stream && includeUsage, stop: stops as string[], sampling };
 }
 
 /** A string, a one-element array of strings, or token ids; several prompts in one request are not served. */
@@ -130,9 +155,19 @@ function show(v: unknown): string {
 class Fields {
   private readonly o: Json;
 
-  constructor(body: unknown) {
+  /** Checks the keys first: each must be one of the schema's fields, or an unsupported one at its no-op value. */
+  constructor(body: unknown, schema: Schema) {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid(null, `request body: expected a JSON object, got ${show(body)}`);
     this.o = body as Json;
+    for (const [name, v] of Object.entries(this.o)) {
+      if (schema.fields.includes(name)) continue;
+      if (!Object.hasOwn(schema.unsupported, name)) {
+        throw invalid(name, `${name}: unknown field; ${schema.path} reads ${schema.fields.join(', ')}`, 'unknown_parameter');
+      }
+      if (v !== null && !schema.unsupported[name](v)) {
+        throw invalid(name, `${name}: ${show(v)} is not supported by tide serve`, 'unsupported_parameter');
+      }
+    }
   }
 
   get(name: string, required = false): unknown {
@@ -167,11 +202,5 @@ class Fields {
       throw invalid(name, `${name}: expected an integer in [${min}, ${max}], got ${show(v)}`);
     }
     return v as number | undefined;
-  }
-
-  /** A field Tide does not implement: accepted only when absent or at its no-op value. */
-  unsupported(name: string, isDefault: (v: unknown) => boolean): void {
-    const v = this.get(name);
-    if (v !== undefined && !isDefault(v)) throw invalid(name, `${name}: ${show(v)} is not supported by tide serve`, 'unsupported_parameter');
   }
 }

@@ -1,7 +1,7 @@
 // sentence-transformers conventions: what a model's modules.json (Pooling, Dense, Normalize modules),
 // sentence_bert_config.json and config_sentence_transformers.json ask for, and the pooling itself.
 import { ConfigError, OptionError } from '../errors.js';
-import { parseJson } from '../formats/json.js';
+import { jsonFault, parseJson } from '../formats/json.js';
 import type { ModelFiles } from '../sources/sources.js';
 import { dense, readDense, type DenseLayer } from './dense.js';
 
@@ -73,7 +73,7 @@ export async function readSentenceConfig(files: ModelFiles, dim: number, maxSeqL
 async function readModules(files: ModelFiles, text: string, dim: number) {
   const label = `${files.label}/modules.json`;
   let modules: unknown;
-  try { modules = JSON.parse(text); } catch (e) { throw new ConfigError(`${label}: not valid JSON: ${(e as Error).message}`); }
+  try { modules = JSON.parse(text); } catch (e) { throw new ConfigError(`${label}: not valid JSON (${jsonFault(e)})`); }
   if (!Array.isArray(modules)) throw new ConfigError(`${label}: expected a JSON array of modules`);
   let pooling: Pooling | undefined, last = -1, width = dim;
   const dense: DenseLayer[] = [];

@@ -61,7 +61,11 @@ export class Sampler {
     if (p.repetitionPenalty !== 1) repetitionPenalty(scores, history, p.repetitionPenalty);
     if (p.presencePenalty !== 0 || p.frequencyPenalty !== 0) penalties(scores, this.counts, p.presencePenalty, p.frequencyPenalty);
     for (const [id, b] of p.bias) scores[id] += b;
-    if (!this.rng) return argmax(scores);
+    if (!this.rng) {
+      const id = argmax(scores);
+      if (scores[id] === -Infinity) throw allMasked();
+      return id;
+    }
     temperature(scores, p.temperature);
     if (p.topK > 0) topK(scores, p.topK);
     if (p.topP < 1) topP(scores, p.topP);
@@ -164,13 +168,15 @@ export function minP(scores: Float64Array, p: number): void {
 export function softmax(scores: Float64Array): Float64Array {
   let max = -Infinity;
   for (const s of scores) if (s > max) max = s;
-  if (max === -Infinity) throw new OptionError('sampling: every token was masked (all logits -Infinity after bias and filters)');
+  if (max === -Infinity) throw allMasked();
   if (max === Infinity) throw new OptionError('sampling: a logit is +Infinity');
   let sum = 0;
   for (let i = 0; i < scores.length; i++) sum += (scores[i] = Math.exp(scores[i] - max));
   for (let i = 0; i < scores.length; i++) scores[i] /= sum;
   return scores;
 }
+
+const allMasked = () => new OptionError('sampling: every token was masked (all logits -Infinity after penalties, bias and filters); nothing can be drawn');
 
 /** The token whose cumulative-probability interval holds u ∈ [0, 1) (torch.multinomial with one draw). */
 export function draw(probs: Float64Array, u: number): number {

@@ -1,6 +1,7 @@
 // Text ↔ ids through @huggingface/tokenizers, from a model's tokenizer.json and tokenizer_config.json.
 import { Tokenizer } from '@huggingface/tokenizers';
 import { TokenizerError } from '../errors.js';
+import { jsonFault } from '../formats/json.js';
 import type { ModelFiles } from '../sources/sources.js';
 
 type Json = Record<string, unknown>;
@@ -53,6 +54,6 @@ function parseJson(text: string, label: string): Json {
   try {
     return JSON.parse(text) as Json;
   } catch (e) {
-    throw new TokenizerError(`${label}: not valid JSON: ${(e as Error).message}`);
+    throw new TokenizerError(`${label}: not valid JSON (${jsonFault(e)})`);
   }
 }

@@ -9,7 +9,7 @@ import { loadEmbedder, type Embedder } from '../../src/text/embed.js';
 import { loadModel, type Model } from '../../src/index.js';
 import { startServer, type TideServer } from '../../src/server/index.js';
 import { firstMismatches, fixtureModel, oracle, WEIGHTS } from '../paths.js';
-import { chatModelDir, freePort, THINK_TEMPLATE } from '../server-fixture.js';
+import { chatModelDir, freePort, THINK_TEMPLATE, tokenizerFiles } from '../server-fixture.js';
 
 const greedy = oracle('stories260K-greedy.json');
 const prompts = oracle('stories260K-prompts.json');
@@ -26,9 +26,9 @@ test.before(async () => {
   chatDir = chatModelDir(THINK_TEMPLATE);
   chatModel = await loadModel(chatDir, { threads: 1 });
   embedder = await loadEmbedder(fixtureModel('tiny-bert'), { threads: 1, onWarning: () => {} });
-  srv = await startServer({ model, modelId: 'stories260K', embedder, embedModelId: 'tiny-bert', apiKey: KEY,
+  srv = await startServer({ model, modelId: 'stories260K', tokenizer: await tokenizerFiles(`${WEIGHTS}/stories260K`), embedder, embedModelId: 'tiny-bert', apiKey: KEY,
     port: await freePort(18640, 18649), log: () => {} });
-  chatSrv = await startServer({ model: chatModel, modelId: 'think', port: await freePort(18650, 18659), log: () => {} });
+  chatSrv = await startServer({ model: chatModel, modelId: 'think', tokenizer: await tokenizerFiles(chatDir), port: await freePort(18650, 18659), log: () => {} });
   client = new OpenAI({ apiKey: KEY, baseURL: `${srv.url}/v1`, maxRetries: 0 });
   chatClient = new OpenAI({ apiKey: 'unused', baseURL: `${chatSrv.url}/v1`, maxRetries: 0 });
 });

@@ -1,4 +1,4 @@
-// The Kernels interface (src/kernel-exports.ts) against its sources and against the compiled module: the
+// The Kernels interface (src/runtime/kernel-exports.ts) against its sources and against the compiled module: the
 // committed file is what scripts/gen-kernels.mjs makes from kernels/ now, and the wasm module exports exactly
 // its functions, each with the interface's number of parameters.
 import { test } from 'uvu';
@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { ROOT } from '../paths.js';
 import { harness } from './harness.js';
 
-const FILE = resolve(ROOT, 'src/kernel-exports.ts');
+const FILE = resolve(ROOT, 'src/runtime/kernel-exports.ts');
 
 /** name → parameter count of every member of the generated interface, read from its text. */
 function interfaceArity(text: string): Map<string, number> {
@@ -19,7 +19,7 @@ function interfaceArity(text: string): Map<string, number> {
   return members;
 }
 
-test('src/kernel-exports.ts is what scripts/gen-kernels.mjs generates from kernels/ (run npm run build:wasm)', () => {
+test('src/runtime/kernel-exports.ts is what scripts/gen-kernels.mjs generates from kernels/ (run npm run build:wasm)', () => {
   const fresh = execFileSync(process.execPath, [resolve(ROOT, 'scripts/gen-kernels.mjs'), '--stdout'], { encoding: 'utf8' });
   assert.fixture(readFileSync(FILE, 'utf8'), fresh);
 });

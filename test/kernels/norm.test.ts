@@ -1,6 +1,6 @@
 // rmsnorm_f32 against a float64 loop over T rows, every tail of n, and in place (out = x).
 import { test } from 'uvu';
-import { rmsnorm } from '../../kernels/ref/norm.js';
+import { rmsnorm, rmsnormHeads } from '../../kernels/ref/norm.js';
 import { assertClose, floats, harness, PLACEMENTS, rng, type Tol } from './harness.js';
 
 const h = await harness();
@@ -38,6 +38,22 @@ test('rmsnorm_f32: in place', () => {
 test('rmsnorm_f32: eps matters for tiny rows', () => {
   // With |x| ~ 1e-3, mean(x²) ~ 3e-7 is comparable to eps, so dropping or misplacing eps fails.
   for (const n of [4, 7]) check(n, 2, 1e-6, false, 77 + n, 1e-3);
+});
+
+test('rmsnorm_f32 with n = headDim over T·nHeads rows normalises each head of a (T, nHeads·headDim) tensor (Qwen3 q_norm/k_norm)', () => {
+  for (const [nHeads, headDim, T] of [[2, 4, 1], [3, 5, 2], [16, 128, 3], [8, 64, 2]]) {
+    const rand = rng(nHeads * headDim + T);
+    // Heads of very different sizes, so one norm over a whole row would be far off for the small ones.
+    const xs = Float32Array.from({ length: T * nHeads * headDim }, (_, i) => (rand() * 2 - 1) * 10 ** ((Math.floor(i / headDim) % 3) - 1));
+    const ws = floats(rand, headDim, -2, 2), ref = rmsnormHeads(xs, ws, nHeads, headDim, T, Math.fround(1e-6));
+    for (const p of PLACEMENTS) {
+      h.reset(p);
+      const x = h.f32('x', xs), w = h.f32('w', ws), out = h.f32('out', xs.length);
+      const what = `rmsnorm_f32 per head nHeads=${nHeads} headDim=${headDim} T=${T}`;
+      h.call(what, [out], () => k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, headDim, T * nHeads, 1e-6));
+      assertClose(h.label(what), h.read(out), ref, NORM_TOL, headDim);
+    }
+  }
 });
 
 test.run();

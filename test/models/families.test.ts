@@ -4,7 +4,8 @@
 // wrap Gemma's sliding-window rings, and token by token; at 1 and 2 threads.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadModel, generateIds, type Model } from '../../src/index.js';
+import { loadModel, loadModelFrom, generateIds, type Model, type ModelFiles } from '../../src/index.js';
+import { dirSource } from '../../src/node/index.js';
 import { oracle, fixtureModel } from '../paths.js';
 
 interface FamilyOracle { logits: { ids: number[]; logits: number[][] }[]; greedy: { prompt_ids: number[]; ids: number[] }[] }
@@ -68,6 +69,26 @@ test('tiny-gemma3: a chat continues on the cache across turns only as far back a
   assert.is(s.keepPrefix([...ids.slice(0, 28), 1, 2]), 28); // 2 back: within the ring's 3 spare rows
   s.prefill(ids.slice(28, 30));
   assert.is(s.keepPrefix([...ids.slice(0, 10), 1, 2]), 0);  // 20 back: the ring has overwritten those rows
+});
+
+/** tiny-gemma3 with config.json changed by `patch`. */
+async function patchedGemma(patch: Record<string, unknown>): Promise<Model> {
+  const dir = await dirSource(fixtureModel('tiny-gemma3'));
+  const files: ModelFiles = { ...dir, label: dir.label, open: (n) => dir.open(n),
+    text: async (n) => (n === 'config.json' ? JSON.stringify({ ...JSON.parse((await dir.text(n))!), ...patch }) : dir.text(n)) };
+  return loadModelFrom(files, { threads: 1 });
+}
+
+test("Gemma 2's soft caps where a config sets them: logits → tanh(l / c)·c; attention scores capped too", async () => {
+  const ids = oracle<FamilyOracle>('tiny-gemma3.json').logits[0].ids.slice(0, 12);
+  const plain = (await patchedGemma({})).session().prefill(ids);
+  const capped = (await patchedGemma({ final_logit_softcapping: 0.5 })).session().prefill(ids);
+  let worst = 0;
+  plain.forEach((l, i) => { worst = Math.max(worst, Math.abs(capped[i] - Math.tanh(l / 0.5) * 0.5)); });
+  assert.ok(worst < 1e-6, `final soft cap off by ${worst}`);
+  assert.ok(Math.max(...capped.map(Math.abs)) <= 0.5);
+  const attn = (await patchedGemma({ attn_logit_softcapping: 0.05 })).session().prefill(ids);
+  assert.ok(attn.some((l, i) => Math.abs(l - plain[i]) > 1e-3), 'a tight attention cap changes the logits');
 });
 
 test.run();

@@ -15,10 +15,11 @@ export interface Kernels {
   rmsnorm_f32(out: number, x: number, w: number, n: number, T: number, eps: number): void;
   // kernels/rope.ts
   /**
-   * Rotate T rows of nHeads heads in place. x (T, nHeads*headDim);
-   * cos, sin (T, headDim/2): the angles for each row's position, made once per forward.
+   * Rotate T rows of nHeads heads in place: in each head the pairs (i, i + rotDim/2) for i < rotDim/2, so the
+   * first rotDim dims (rotDim even, ≤ headDim; < headDim is Phi-3's partial rotary) and the rest untouched.
+   * x (T, nHeads*headDim); cos, sin (T, rotDim/2): the angles for each row's position, made once per forward.
    */
-  rope_f32(x: number, cos: number, sin: number, nHeads: number, headDim: number, T: number): void;
+  rope_f32(x: number, cos: number, sin: number, nHeads: number, headDim: number, rotDim: number, T: number): void;
   // kernels/attention.ts
   /**
    * For query rows t < T at absolute positions p = pos0 + t, and query heads h in [h0, h1):
@@ -135,12 +136,16 @@ export interface Kernels {
   geglu_tanh_f32(out: number, gate: number, up: number, n: number): void;
   // kernels/encoder_attention.ts
   /**
-   * For sequences s < nSeq occupying rows [offs[s], offs[s+1]), query rows t in them and heads h in [h0, h1):
-   *   out[t, h] = softmax(q[t,h] · K[seq rows, h]ᵀ / sqrt(headDim)) · V[seq rows, h]
-   * q, k, v, out (N, nHeads*headDim) with N = offs[nSeq]; offs (nSeq + 1,) i32, non-decreasing, offs[0] = 0;
+   * For sequences s < nSeq occupying rows [offs[s], offs[s+1]), query rows in them and heads h in [h0, h1):
+   *   out[i, h] = softmax(q[i,h] · K[j, kh]ᵀ · scale) · V[j, kh] over the rows j of i's sequence with
+   *   i − left ≤ j ≤ i + right (a negative left or right: no limit on that side; right = 0 is causal), where
+   *   kh = h / (nHeads / nKvHeads) is the key/value head that query head h shares (grouped-query attention).
+   * q, out (N, nHeads*headDim) and k, v (N, nKvHeads*headDim) with N = offs[nSeq]; offs (nSeq + 1,) i32,
+   * non-decreasing, offs[0] = 0;
    * att: scratch of at least L·(headDim + 1) floats, L the longest sequence: one row of scores, then
    * the sequence's keys for one head transposed, (headDim, len), so scores come four keys per lane op.
    */
   encoder_attention_f32(out: number, q: number, k: number, v: number, att: number, offs: number, nSeq: number,
-    nHeads: number, headDim: number, h0: number, h1: number): void;
+    nHeads: number, nKvHeads: number, headDim: number, scale: number, left: number, right: number, h0: number,
+    h1: number): void;
 }
