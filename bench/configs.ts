@@ -21,7 +21,7 @@ import { virtualModel } from './virtual.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CONFIGS = join(ROOT, 'test', 'fixtures', 'configs');
-const THREADS = 2, PROMPT = 8, DECODE = 16, WARM = 4;
+const THREADS = 2, PROMPT = 8, DECODE = 16, WARM_MS = 2000;
 /** Models at least this large are "3B-class": their q8 load is slow on 2 cores (see plan()). */
 const BIG = 2.5e9;
 const GiB = 2 ** 30;
@@ -131,13 +131,16 @@ async function runChild(job: ConfigJob): Promise<ConfigMeasured> {
     const s = m.session({ contextLength: PROMPT + DECODE, prefillChunk: PROMPT });
     const runs: number[] = [];
     try {
-      // One untimed run first (a few steps): V8 tiers the kernels up from Liftoff lazily.
+      // Untimed runs first, at least one and 2 s of them: V8 tiers the kernels up from Liftoff lazily, and a
+      // small model's steps are too short to get there in a few (SmolLM2-135M gains ~2× over its first 100).
+      const warmUntil = performance.now() + WARM_MS;
       for (let r = -1; r < job.runs; r++) {
         s.reset();
         let l = s.prefill(prompt, { out: logits });
-        const t1 = performance.now(), steps = r < 0 ? WARM : DECODE;
-        for (let i = 0; i < steps; i++) l = s.step(argmax(l), logits);
+        const t1 = performance.now();
+        for (let i = 0; i < DECODE; i++) l = s.step(argmax(l), logits);
         if (r >= 0) runs.push(DECODE / ((performance.now() - t1) / 1000));
+        else if (performance.now() < warmUntil) r--;
       }
       Object.assign(out, { decode: median(runs), decodeRuns: runs });
     } catch (e) {
@@ -188,7 +191,7 @@ export function configsTable(rows: ConfigRow[], o: { quick?: boolean; full?: boo
     `bytes at the layout plus the loader's staging region and a session's state for ${PROMPT + DECODE} positions, against wasm32's`,
     '4 GiB (65535 pages); each row that fits was loaded (the wasm memory it took is listed), and each that does not',
     `was refused by the loader's own plan before it read a byte. Decode: ${THREADS} threads, an ${PROMPT}-token prompt, then ${DECODE} greedy`,
-    `steps; the median of the runs after one untimed warm-up (5 runs; 3 from 1 B parameters up${o.quick ? '; quick: 2' : ''}). Each row runs in a`,
+    `steps; the median of 5 timed runs (3 from 1 B parameters up${o.quick ? '; quick: 2' : ''}) after untimed ones (at least one, and 2 s). Each row runs in a`,
     'child process of its own (node with the tsx loader: some 35 MiB of its peak RSS, and ~15 MiB per worker, are',
     'the loader\'s). Timings on a shared 2-core machine are noisy, and under load far below an idle machine\'s: read',
     'them with the load average given, as orders of magnitude.',
