@@ -1,11 +1,12 @@
 // The `tide` command as external checks call it (issue 2's exact forms), through bin/tide.js; the
 // generate --json form also with --quant q8 at 1 and 2 threads, under q8's bounds (models/bounds.ts).
 import { test } from 'uvu';
+import { readdirSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadModel, generateIds } from '../src/index.js';
-import { firstMismatches, fixtureModel, oracle, ROOT, WEIGHTS } from './paths.js';
+import { firstMismatches, fixtureConfig, fixtureModel, oracle, ROOT, WEIGHTS } from './paths.js';
 import { BOUNDS, firstDifference, type Mode } from './models/bounds.js';
 
 const run = promisify(execFile);
@@ -126,6 +127,23 @@ test('a -Infinity bias on every id is a typed error (greedy and sampled), not to
     assert.is(r.code, 1, r.stdout);
     assert.match(r.stderr, /^tide: sampling: every token was masked/);
   }
+});
+
+test('info reads every real config (no weights): architecture, parameters and the memory at each layout', async () => {
+  const dirs = readdirSync(fixtureConfig('.'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  assert.ok(dirs.length >= 8, dirs.join(', '));
+  const results = await Promise.all(dirs.map((d) => tide('info', fixtureConfig(d))));
+  results.forEach((r, i) => {
+    assert.is(r.code, 0, `${dirs[i]}: ${r.stderr}`);
+    assert.match(r.stdout, /architecture\s+\S+/);
+    assert.match(r.stdout, /parameters\s+[\d,]+/);
+    assert.match(r.stdout, /no checkpoint here; planned as/);
+  });
+  const phi = results[dirs.indexOf('phi-4-mini-instruct')].stdout;
+  assert.match(phi, /phi3 \(phi3 family\): 32 layers/);
+  assert.match(phi, /longrope θ 10000 on 96\/128 dims/);
+  assert.match(phi, /q8 \d+\.\d MiB \(over wasm32's 4 GiB\), q4 \d+\.\d MiB$/m);
+  assert.match(results[dirs.indexOf('all-minilm-l6-v2')].stdout, /bert encoder: 6 layers, dim 384/);
 });
 
 test.run();

@@ -14,18 +14,22 @@ const OUT = resolve(ROOT, 'test/out');
 const LENS_RTOL = 1e-5;
 
 const models = new Map<string, Promise<Model>>();
-const load = (dir: string) => {
-  if (!models.has(dir)) models.set(dir, loadModel(dir));
-  return models.get(dir)!;
+const load = (dir: string, quantize?: 'q8') => {
+  const key = `${dir} ${quantize}`;
+  if (!models.has(key)) models.set(key, loadModel(dir, { quantize }));
+  return models.get(key)!;
 };
 const cases = [
   { name: 'stories260K', dir: `${WEIGHTS}/stories260K`, ids: (m: Model) => m.tokenizer!.encode('Once upon a time there was a little girl'), layer: 3, head: 5 },
   { name: 'tiny-qwen2', dir: fixtureModel('tiny-qwen2'), ids: () => [1, 17, 42, 99, 5, 250, 3, 8], layer: 2, head: 5 },
+  // A sliding layer (window 8) over 12 positions, Gemma's score scale, and q8 weights (the lens runs on the session's scratch).
+  { name: 'tiny-gemma3', dir: fixtureModel('tiny-gemma3'), ids: () => [2, 145, 143, 224, 253, 289, 11, 287, 118, 7, 99, 31], layer: 0, head: 3 },
+  { name: 'stories260K q8', dir: `${WEIGHTS}/stories260K`, quantize: 'q8' as const, ids: (m: Model) => m.tokenizer!.encode('Once upon a time'), layer: 1, head: 2 },
 ];
 
 for (const c of cases) {
   test(`${c.name}: the logit lens of the last layer equals the model's logits at every position`, async () => {
-    const m = await load(c.dir);
+    const m = await load(c.dir, c.quantize);
     const ids = c.ids(m);
     const r = inspect(m, ids, { layer: c.layer, head: c.head, keepLogits: true });
     assert.is(r.lens.length, m.spec.nLayers + 1);
@@ -37,7 +41,7 @@ for (const c of cases) {
   });
 
   test(`${c.name}: attention rows sum to 1, are causal, and weight the values into the kernel's output`, async () => {
-    const m = await load(c.dir);
+    const m = await load(c.dir, c.quantize);
     const ids = c.ids(m);
     const { nHeads, nKvHeads, headDim, kvDim } = m.spec;
     const r = inspect(m, ids, { layer: c.layer, head: c.head });

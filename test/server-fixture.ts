@@ -1,8 +1,8 @@
 // Shared by the server suites: chat-capable model dirs (stories260K with a template, tiny-qwen2 with
-// tiny-chatml's tokenizer), the tokenizer files a server's prompt thread takes, free ports in this suite's
-// range (18800–18899, loopback only), and a server-sent-events reader for raw fetch responses.
+// tiny-chatml's tokenizer), the tokenizer files a server's prompt thread takes, free ports chosen by the OS
+// (loopback only), and a server-sent-events reader for raw fetch responses.
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dirSource } from '../src/node/dir-source.js';
@@ -40,15 +40,17 @@ export async function tokenizerFiles(dir: string): Promise<TokenizerFiles | unde
   return readTokenizerFiles(await dirSource(dir));
 }
 
-/** A port in [from, to] that nothing on 127.0.0.1 holds right now. */
-export async function freePort(from: number, to: number): Promise<number> {
-  for (let port = from; port <= to; port++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+/**
+ * A port nothing on 127.0.0.1 holds right now, chosen by the OS (its ephemeral range), so test runs side by
+ * side rarely pick the same one the way a fixed range does.
+ */
+export async function freePort(): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const s = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
     });
-    if (ok) return port;
-  }
-  throw new Error(`no free port in ${from}..${to}`);
+  });
 }
 
 /** Yields each `data:` payload of an event stream as it arrives (the "[DONE]" sentinel included). */

@@ -71,7 +71,7 @@ async function one(base: string, i: number): Promise<{ text: string; finish: str
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 test(`load: ${REQUESTS} requests, ${CONCURRENCY} concurrent, from a second process: all complete and exact, no 5xx`, async () => {
-  const port = await freePort(18880, 18899);
+  const port = await freePort();
   await startChild(port);
   const anonymous = await fetch(`http://127.0.0.1:${port}/v1/models`);
   assert.is(anonymous.status, 401, 'TIDE_API_KEY is enforced');

@@ -32,8 +32,8 @@ test.before(async () => {
   chatModel = await loadModel(chatDir, { threads: 1 });
   embedder = await loadEmbedder(fixtureModel('tiny-bert'), { threads: 1, onWarning: () => {} });
   srv = await startServer({ model, modelId: 'stories260K', tokenizer: await tokenizerFiles(`${WEIGHTS}/stories260K`), embedder, embedModelId: 'tiny-bert', apiKey: KEY,
-    port: await freePort(18800, 18849), maxBodyBytes: MAX_BODY, parallel: 1, maxQueue: 1, log: (l) => logs.push(l) });
-  chatSrv = await startServer({ model: chatModel, modelId: 'stories260K-chat', tokenizer: await tokenizerFiles(chatDir), port: await freePort(18850, 18869), log: () => {} });
+    port: await freePort(), maxBodyBytes: MAX_BODY, parallel: 1, maxQueue: 1, log: (l) => logs.push(l) });
+  chatSrv = await startServer({ model: chatModel, modelId: 'stories260K-chat', tokenizer: await tokenizerFiles(chatDir), port: await freePort(), log: () => {} });
 });
 
 test.after(async () => {
@@ -151,7 +151,7 @@ test('chat: the template renders the prompt (one BOS); the answer equals complet
 test('chat: a template that opens <think> sends the output as reasoning_content (DeepSeek\'s field)', async () => {
   const dir = chatModelDir(THINK_TEMPLATE);
   const m = await loadModel(dir, { threads: 1 });
-  const s = await startServer({ model: m, modelId: 'think', tokenizer: await tokenizerFiles(dir), port: await freePort(18870, 18879), log: () => {} });
+  const s = await startServer({ model: m, modelId: 'think', tokenizer: await tokenizerFiles(dir), port: await freePort(), log: () => {} });
   try {
     const messages = [{ role: 'user', content: 'Once upon a time' }];
     const r = await ok('/v1/chat/completions', { model: 'think', messages, max_tokens: 20, temperature: 0 }, s.url);

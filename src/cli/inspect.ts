@@ -17,8 +17,7 @@ export function register(program: Command): void {
     .option('--top <k>', 'candidates per logit-lens cell (JSON and HTML)', int, 5)
     .option('--html <file>', 'also write a self-contained HTML page with heatmaps')
     .option('--json', 'print the inspection as JSON instead of text tables');
-  // none only: with q8/q4 weights the logit lens fails (it runs after its session's scratch is freed, src/inspect/inspect.ts).
-  loadFlags(cmd, ['none']).action(async (dir: string, o, cmd: Command) => {
+  loadFlags(cmd).action(async (dir: string, o, cmd: Command) => {
       const model = await loadFor(cmd, dir);
       try {
         const promptIds: number[] = o.ids ?? encode(model.tokenizer, o.prompt, model.info.source);

@@ -3,7 +3,6 @@
 // trace hooks only; the lens runs on the same kernels as the model's own logits.
 import { OptionError } from '../errors.js';
 import type { Model } from '../model.js';
-import { Ops } from '../runtime/ops.js';
 import { fmt, formatTable } from './table.js';
 import { tokenLabel, topProbs } from './trace.js';
 
@@ -52,15 +51,17 @@ export function inspect(model: Model, ids: number[], opts: InspectOptions): Insp
       else if (l === layer && name === 'k') k = copy(); // this forward's keys after RoPE: positions 0..T-1
     },
   };
+  let lensLogits: Float32Array[];
   try {
     session.prefill(ids);
+    session.tracer = undefined;
+    lensLogits = residuals.map((r) => session.project(r, T)); // the logit lens: final norm + head on each residual
   } finally {
     session.dispose();
   }
   const group = spec.nHeads / spec.nKvHeads;
   const layerHeads = Array.from({ length: spec.nHeads },
-    (_, h) => headWeights(q!, k!, T, h, Math.floor(h / group), spec.nHeads * spec.headDim, spec.kvDim, spec.headDim));
-  const lensLogits = logitLens(model, residuals, T);
+    (_, h) => headWeights(q!, k!, T, h, Math.floor(h / group), spec, spec.layers[layer].window));
   return {
     model: model.info.source, ids, tokens: ids.map((id) => tokenLabel(model, id)), layer, head,
     kvHead: Math.floor(head / group), attention: layerHeads[head], layerHeads,
@@ -73,43 +74,27 @@ export function inspect(model: Model, ids: number[], opts: InspectOptions): Insp
   };
 }
 
-/** softmax(q_t · k_i / sqrt(headDim)) over i ≤ t, in float64, for one query head and its KV head. */
+/**
+ * The attention weights of one query head over its KV head, in float64, as the kernel computes them:
+ * softmax over the keys i ≤ t within the layer's window (0: all) of q_t · k_i × the spec's score scale,
+ * soft-capped where the spec says.
+ */
 function headWeights(q: Float32Array, k: Float32Array, T: number, head: number, kvHead: number,
-                     qDim: number, kvDim: number, headDim: number): number[][] {
-  const scale = 1 / Math.sqrt(headDim);
+                     spec: Model['spec'], window: number): number[][] {
+  const { headDim, qDim, kvDim, attnScale, attnSoftcap } = spec;
   return Array.from({ length: T }, (_, t) => {
-    const row = new Array<number>(T).fill(0);
-    for (let i = 0; i <= t; i++) {
+    const row = new Array<number>(T).fill(0), lo = window > 0 ? Math.max(0, t - window + 1) : 0;
+    for (let i = lo; i <= t; i++) {
       let s = 0;
       for (let d = 0; d < headDim; d++) s += q[t * qDim + head * headDim + d] * k[i * kvDim + kvHead * headDim + d];
-      row[i] = s * scale;
+      row[i] = attnSoftcap ? Math.tanh((s * attnScale) / attnSoftcap) * attnSoftcap : s * attnScale;
     }
-    const max = Math.max(...row.slice(0, t + 1));
+    const max = Math.max(...row.slice(lo, t + 1));
     let sum = 0;
-    for (let i = 0; i <= t; i++) sum += (row[i] = Math.exp(row[i] - max));
-    for (let i = 0; i <= t; i++) row[i] /= sum;
+    for (let i = lo; i <= t; i++) sum += (row[i] = Math.exp(row[i] - max));
+    for (let i = lo; i <= t; i++) row[i] /= sum;
     return row;
   });
-}
-
-/** Final norm + LM head on each residual (T, dim), with the model's own kernels, in scratch freed after. */
-function logitLens(model: Model, residuals: Float32Array[], T: number): Float32Array[] {
-  const { spec, arena, weights } = model;
-  const ops = new Ops(arena.kernels, model.pool);
-  const mark = arena.mark();
-  try {
-    const x = arena.tensor('lens.x', T, spec.dim);
-    const out = arena.tensor('lens.logits', T, spec.vocabSize);
-    return residuals.map((r) => {
-      arena.f32(x.ptr, T * spec.dim).set(r);
-      ops.rmsnorm(x, x, weights.finalNorm, T, spec.normEps);
-      ops.matmul(out, x, weights.classifier!, T);
-      if (spec.finalSoftcap) ops.softcap(out, T, spec.finalSoftcap);
-      return arena.f32(out.ptr, T * spec.vocabSize).slice();
-    });
-  } finally {
-    arena.release(mark);
-  }
 }
 
 /** The inspection as text: the attention matrix, then the lens's top token per layer and position. */

@@ -75,6 +75,26 @@ export class Session {
     return out;
   }
 
+  /**
+   * The final norm and LM head on T ≤ prefillChunk rows of a residual stream (T, dim), as if they were the
+   * last layer's output: the logit lens (src/inspect/inspect.ts), with this session's kernels and scratch.
+   * Leaves the cache as it was.
+   */
+  project(residual: Float32Array, T: number): Float32Array {
+    const s = this.live(), { spec, weights, arena } = this.model, V = spec.vocabSize;
+    if (!Number.isInteger(T) || T < 1 || T > s.C || residual.length !== T * spec.dim) {
+      throw new OptionError(`project: ${residual.length} values as ${T} rows of ${spec.dim}; T must be in 1..${s.C} (prefillChunk)`);
+    }
+    arena.f32(s.x.ptr, T * spec.dim).set(residual);
+    this.ops.rmsnorm(s.x, s.x, weights.finalNorm, T, spec.normEps);
+    const out = new Float32Array(T * V);
+    for (let row = 0; row < T; row++) {
+      logitsAt(this.ops, spec, weights, s, row);
+      out.set(arena.f32(s.logits.ptr, V), row * V);
+    }
+    return out;
+  }
+
   /** Feed one token; returns its logits (vocabSize,), in `out` when given. */
   step(id: number, out?: Float32Array): Float32Array {
     return this.prefill([id], { out });

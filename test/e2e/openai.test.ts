@@ -27,8 +27,8 @@ test.before(async () => {
   chatModel = await loadModel(chatDir, { threads: 1 });
   embedder = await loadEmbedder(fixtureModel('tiny-bert'), { threads: 1, onWarning: () => {} });
   srv = await startServer({ model, modelId: 'stories260K', tokenizer: await tokenizerFiles(`${WEIGHTS}/stories260K`), embedder, embedModelId: 'tiny-bert', apiKey: KEY,
-    port: await freePort(18640, 18649), log: () => {} });
-  chatSrv = await startServer({ model: chatModel, modelId: 'think', tokenizer: await tokenizerFiles(chatDir), port: await freePort(18650, 18659), log: () => {} });
+    port: await freePort(), log: () => {} });
+  chatSrv = await startServer({ model: chatModel, modelId: 'think', tokenizer: await tokenizerFiles(chatDir), port: await freePort(), log: () => {} });
   client = new OpenAI({ apiKey: KEY, baseURL: `${srv.url}/v1`, maxRetries: 0 });
   chatClient = new OpenAI({ apiKey: 'unused', baseURL: `${chatSrv.url}/v1`, maxRetries: 0 });
 });

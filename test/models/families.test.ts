@@ -71,9 +71,9 @@ test('tiny-gemma3: a chat continues on the cache across turns only as far back a
   assert.is(s.keepPrefix([...ids.slice(0, 10), 1, 2]), 0);  // 20 back: the ring has overwritten those rows
 });
 
-/** tiny-gemma3 with config.json changed by `patch`. */
-async function patchedGemma(patch: Record<string, unknown>): Promise<Model> {
-  const dir = await dirSource(fixtureModel('tiny-gemma3'));
+/** A fixture model with config.json changed by `patch`. */
+async function patched(patch: Record<string, unknown>, name = 'tiny-gemma3'): Promise<Model> {
+  const dir = await dirSource(fixtureModel(name));
   const files: ModelFiles = { ...dir, label: dir.label, open: (n) => dir.open(n),
     text: async (n) => (n === 'config.json' ? JSON.stringify({ ...JSON.parse((await dir.text(n))!), ...patch }) : dir.text(n)) };
   return loadModelFrom(files, { threads: 1 });
@@ -81,14 +81,25 @@ async function patchedGemma(patch: Record<string, unknown>): Promise<Model> {
 
 test("Gemma 2's soft caps where a config sets them: logits → tanh(l / c)·c; attention scores capped too", async () => {
   const ids = oracle<FamilyOracle>('tiny-gemma3.json').logits[0].ids.slice(0, 12);
-  const plain = (await patchedGemma({})).session().prefill(ids);
-  const capped = (await patchedGemma({ final_logit_softcapping: 0.5 })).session().prefill(ids);
+  const plain = (await patched({})).session().prefill(ids);
+  const capped = (await patched({ final_logit_softcapping: 0.5 })).session().prefill(ids);
   let worst = 0;
   plain.forEach((l, i) => { worst = Math.max(worst, Math.abs(capped[i] - Math.tanh(l / 0.5) * 0.5)); });
   assert.ok(worst < 1e-6, `final soft cap off by ${worst}`);
   assert.ok(Math.max(...capped.map(Math.abs)) <= 0.5);
-  const attn = (await patchedGemma({ attn_logit_softcapping: 0.05 })).session().prefill(ids);
+  const attn = (await patched({ attn_logit_softcapping: 0.05 })).session().prefill(ids);
   assert.ok(attn.some((l, i) => Math.abs(l - plain[i]) > 1e-3), 'a tight attention cap changes the logits');
+});
+
+test('mistral is llama with a sliding window: the same logits while a query sees every key, others after', async () => {
+  const ids = [1, 403, 407, 261, 378, 432, 383, 286, 261, 280];
+  const llama = (await patched({}, 'stories260K')).session({ prefillChunk: 3 }).prefill(ids, { allLogits: true });
+  const mistral = await patched({ model_type: 'mistral', sliding_window: 4 }, 'stories260K');
+  assert.equal(mistral.spec.layers.map((k) => k.window), [4, 4, 4, 4, 4]);
+  const got = mistral.session({ prefillChunk: 3 }).prefill(ids, { allLogits: true });
+  const V = 512, row = (a: Float32Array, t: number) => Array.from(a.subarray(t * V, (t + 1) * V));
+  for (let t = 0; t < 4; t++) assert.equal(row(got, t), row(llama, t), `position ${t} sees all ${t + 1} keys`);
+  for (let t = 4; t < ids.length; t++) assert.ok(row(got, t).some((x, i) => Math.abs(x - row(llama, t)[i]) > 1e-4), `position ${t} sees only 4`);
 });
 
 test.run();
