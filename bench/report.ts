@@ -4,6 +4,7 @@ import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Job, Measured } from './job.js';
+import { CONFIGS_HEADING } from './configs.js';
 
 export interface Row extends Job { note?: string; m?: Measured; error?: string }
 
@@ -107,7 +108,7 @@ function machine(): string {
 
 export interface Peak { muladd?: number; fma?: number }
 
-export function writeReport(rows: Row[], o: { quick: boolean; totalS: number; root: string; peak: Peak; nodeRssMiB?: (number | undefined)[]; check?: string; embed?: string }): string {
+export function writeReport(rows: Row[], o: { quick: boolean; totalS: number; root: string; peak: Peak; nodeRssMiB?: (number | undefined)[]; check?: string; embed?: string; configs?: string }): string {
   const t = table(rows);
   const rs = ratios(rows, o.peak, o.nodeRssMiB);
   const ratioTable = ['| target (SmolLM2-135M shape) | Tide | target | ratio | met |', '|---|---|---|---|---|',
@@ -154,6 +155,10 @@ ${ratioTable}
 ## Sentence embeddings
 
 ${o.embed ?? 'not run (--shapes given)'}
+
+${CONFIGS_HEADING}
+
+${o.configs ?? 'not run (--shapes given)'}
 
 ## What this run does not cover
 

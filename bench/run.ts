@@ -12,6 +12,7 @@ import { writeReport, type Row } from './report.js';
 import type { Measured } from './job.js';
 import { benchEmbed } from './embed.js';
 import { buildChild } from './child-build.js';
+import { benchConfigs } from './configs.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -98,6 +99,9 @@ const check = checkSameWeights();
 if (check) console.error(`[${elapsed()}] same weights: ${check}`);
 // Issue 5's rows: sentence embeddings for an all-MiniLM-L6-v2-shaped encoder, Tide next to onnxruntime-web.
 const embed = only ? undefined : await benchEmbed({ quick, log: (s) => console.error(`[${elapsed()}] ${s}`) });
-const table = writeReport(rows, { quick, totalS: (performance.now() - started) / 1000, root: ROOT, peak, nodeRssMiB, check, embed: embed?.table });
+// Issue "Every family" item 5: every real config (random weights served virtually) at q8/q4, ~4 minutes (bench/configs.ts).
+const configs = only ? undefined : await benchConfigs({ quick, log: (s) => console.error(`[${elapsed()}] ${s}`) });
+const table = writeReport(rows, { quick, totalS: (performance.now() - started) / 1000, root: ROOT, peak, nodeRssMiB, check, embed: embed?.table, configs: configs?.table });
 console.log(table);
 if (embed) console.log(`\n${embed.table}`);
+if (configs) console.log(`\n${configs.table}`);
