@@ -100,12 +100,13 @@ run('a second visit loads from the Cache API with offline=1, and Stop aborts a g
   const page = await openPage(`${PAGE}&offline=1`);
   await page.click('#load');
   await waitState(page, 'ready');
-  // Generate and Stop in one task: the worker sees the stop message after its first token.
+  // Generate and Stop in one task: the worker sees the stop message before its run ends (the scheduler checks
+  // the signal between steps, so that may be before the first token).
   await page.evaluate(() => { document.getElementById('generate')!.click(); document.getElementById('stop')!.click(); });
   await waitState(page, 'done');
   const r = JSON.parse(await page.textContent('#result') ?? '');
   assert.is(r.finishReason, 'abort');
-  assert.ok(r.ids.length >= 1 && r.ids.length < 200, `${r.ids.length} ids after Stop`);
+  assert.ok(r.ids.length < 200, `${r.ids.length} ids after Stop`);
   assert.equal(r.ids, greedy.greedy_ids.slice(4, 4 + r.ids.length));
   assert.equal(problems, []);
   await page.close();

@@ -42,7 +42,7 @@ test.after(async () => {
 test('completions: greedy from BOS is llama2.c\'s story; a streamed text prompt gives transformers\' continuation and usage', async () => {
   const r = await client.completions.create({ model: 'stories260K', prompt: [1], max_tokens: 200, temperature: 0 });
   assert.is(r.choices[0].text, greedy.text);
-  assert.equal(r.usage, { prompt_tokens: 1, completion_tokens: 200, total_tokens: 201 });
+  assert.equal(r.usage, { prompt_tokens: 1, completion_tokens: 200, total_tokens: 201, prompt_tokens_details: { cached_tokens: 0 } });
   const c = prompts.cases[0];
   const stream = await client.completions.create({ model: 'stories260K', prompt: c.prompt, max_tokens: prompts.steps, temperature: 0,
     stream: true, stream_options: { include_usage: true } });
