@@ -5,6 +5,9 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
 import { planModel } from '../src/runtime/plan.js';
 import { rng } from './paths.js';
 
@@ -195,4 +198,26 @@ export function tinyLlama(seed = 1): Record<string, Uint8Array> {
     tensors[hf] = { shape, data };
   }
   return { 'config.json': utf8(JSON.stringify(config)), 'model.safetensors': safetensors(tensors) };
+}
+
+/** Await `p` and check it rejects with a `type` error whose message matches. */
+export async function rejects(p: Promise<unknown>, type: Function, message: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    assert.instance(e, type, String(e));
+    assert.match((e as Error).message, message);
+    return;
+  }
+  assert.unreachable(`resolved; expected ${message}`);
+}
+
+/** Every file under `dir`, relative. */
+export async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (e.isDirectory()) out.push(...await listFiles(join(dir, e.name), `${prefix}${e.name}/`));
+    else out.push(prefix + e.name);
+  }
+  return out;
 }

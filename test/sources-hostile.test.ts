@@ -4,14 +4,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
 import { memoryCache, openModelFiles, SafetensorsError, SourceError, type ModelCache, type ModelFiles, type SourceOptions } from '../src/index.js';
 import { cachePath, fileCache } from '../src/node/index.js';
-import { FakeHub, fileServer, safetensors } from './fake-hub.js';
+import { FakeHub, fileServer, listFiles, rejects, safetensors } from './fake-hub.js';
 import { ROOT } from './paths.js';
 
 const HF_VARS = ['HF_TOKEN', 'HF_ENDPOINT', 'HF_HUB_CACHE', 'HF_HOME', 'HF_HUB_OFFLINE'];
@@ -43,26 +43,6 @@ test.before.each(() => { A.reset(); B.reset(); hub.hub.reset(); hub.cdn.reset();
 
 const newCache = () => mkdtemp(join(tmpdir(), 'tide-hostile-'));
 
-async function rejects(p: Promise<unknown>, type: Function, message: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, type, String(e));
-    assert.match((e as Error).message, message);
-    return;
-  }
-  assert.unreachable(`resolved; expected ${message}`);
-}
-
-/** Every file under `dir`, relative. */
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    if (e.isDirectory()) out.push(...await listFiles(join(dir, e.name), `${prefix}${e.name}/`));
-    else out.push(prefix + e.name);
-  }
-  return out;
-}
 
 /** A cache that counts the bytes written through it per file name (what reached the disk, for a file cache). */
 function counting(cache: ModelCache): { cache: ModelCache; written: (name: string) => number } {

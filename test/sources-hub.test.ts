@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateIds, loadModel, memoryCache, openModelFiles, OptionError, RemoteFiles, SourceError, type ModelFiles } from '../src/index.js';
 import { bufferedHasher } from '../src/sources/hash.js';
-import { FakeHub, gitBlobId, sha256, tinyLlama } from './fake-hub.js';
+import { FakeHub, gitBlobId, rejects, sha256, tinyLlama } from './fake-hub.js';
 
 const HF_VARS = ['HF_TOKEN', 'HF_ENDPOINT', 'HF_HUB_CACHE', 'HF_HOME', 'HF_HUB_OFFLINE'];
 const savedEnv = new Map(HF_VARS.map((k) => [k, process.env[k]]));
@@ -48,17 +48,6 @@ async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Pr
   const set = (v: Record<string, string | undefined>) => { for (const [k, x] of Object.entries(v)) if (x === undefined) delete process.env[k]; else process.env[k] = x; };
   set(vars);
   try { return await fn(); } finally { set(before); }
-}
-
-async function rejects(p: Promise<unknown>, type: Function, message: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, type, String(e));
-    assert.match((e as Error).message, message);
-    return;
-  }
-  assert.unreachable(`resolved; expected ${message}`);
 }
 
 const repoDir = (cache: string) => join(cache, 'models--tide-test--tiny');

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,7 @@ import { generateIds, loadEmbedder, loadModel, modelBaseUrl, OptionError, readHe
 import { fileReader } from '../src/node/dir-source.js';
 import { cachePath } from '../src/node/cache.js';
 import { fixtureModel, oracle } from './paths.js';
+import { listFiles } from './fake-hub.js';
 
 const greedy = oracle('stories260K-greedy.json');
 let PORT = 0;   // a free port, picked when the server starts
@@ -58,15 +59,6 @@ test.after(async () => {
 
 const newCache = () => mkdtemp(join(tmpdir(), 'tide-cache-'));
 
-/** Every file under `dir`, relative. */
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    if (e.isDirectory()) out.push(...await listFiles(join(dir, e.name), `${prefix}${e.name}/`));
-    else out.push(prefix + e.name);
-  }
-  return out;
-}
 
 async function greedyIds(source: string, opts: Parameters<typeof loadModel>[1]): Promise<number[]> {
   const model = await loadModel(source, { threads: 1, ...opts });

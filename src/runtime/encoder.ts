@@ -5,7 +5,7 @@ import { allocEncoderState, bindBert, forward as bertForward, planEncoderState, 
 import { allocEncodeState, decoderWeights, encode, planEncodeState, type DecoderSpec } from '../families/decoder.js';
 import { RopeTable } from '../families/rope.js';
 import type { Loaded, ModelInfo } from './load.js';
-import { MIN_PARALLEL_WORK, Ops } from './ops.js';
+import { Ops } from './ops.js';
 import type { ThreadPool } from './threads.js';
 import { OptionError } from '../errors.js';
 
@@ -27,7 +27,6 @@ export class Encoder {
     this.info = loaded.info;
     this.pool = loaded.pool;
     this.ops = new Ops(loaded.arena.kernels, loaded.pool);
-    this.ops.minParallelWork = MIN_PARALLEL_WORK;
     const get = (e: Parameters<typeof bindBert>[1][number]) => loaded.tensors.get(e)!;
     const threads = this.threads, arena = this.arena;
     if (loaded.family.kind === 'encoder') {

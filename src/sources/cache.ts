@@ -27,6 +27,20 @@ export interface ModelCache {
 }
 
 /** Keeps files in JS memory for the life of the object (no persistence; edge runtimes, `cache: false`). */
+/** A writer that gathers a download in memory and hands the whole file to `keep` on commit. */
+function buffered(url: string, keep: (bytes: Uint8Array<ArrayBuffer>) => Promise<void>): CacheWriter {
+  const chunks = new Chunks();
+  return {
+    write: async (c) => chunks.push(c),
+    async commit() {
+      const bytes = chunks.join();
+      await keep(bytes);
+      return bytesReader(bytes, url);
+    },
+    abort: async () => chunks.clear(),
+  };
+}
+
 export function memoryCache(): ModelCache {
   const files = new Map<string, Uint8Array>();
   return {
@@ -36,18 +50,7 @@ export function memoryCache(): ModelCache {
       return f && bytesReader(f, url);
     },
     async evict(url) { files.delete(url); },
-    async begin(url) {
-      const chunks = new Chunks();
-      return {
-        write: async (c) => chunks.push(c),
-        async commit() {
-          const bytes = chunks.join();
-          files.set(url, bytes);
-          return bytesReader(bytes, url);
-        },
-        abort: async () => chunks.clear(),
-      };
-    },
+    async begin(url) { return buffered(url, async (bytes) => { files.set(url, bytes); }); },
   };
 }
 
@@ -65,16 +68,9 @@ export function browserCache(name = 'tide'): ModelCache {
     },
     async evict(url) { await (await open()).delete(url); },
     async begin(url) {
-      const chunks = new Chunks();
-      return {
-        write: async (c) => chunks.push(c),
-        async commit() {
-          const bytes = chunks.join();
-          await (await open()).put(url, new Response(bytes, { headers: { 'content-length': String(bytes.length) } }));
-          return bytesReader(bytes, url);
-        },
-        abort: async () => chunks.clear(),
-      };
+      return buffered(url, async (bytes) => {
+        await (await open()).put(url, new Response(bytes, { headers: { 'content-length': String(bytes.length) } }));
+      });
     },
   };
 }
