@@ -4,7 +4,7 @@
 import { loadModel } from '../src/index.js';
 import { argmax } from '../src/text/sampler.js';
 import type { Job, Measured } from './job.js';
-import { benchPrompt, median, WARM_DECODE } from './job.js';
+import { benchPrompt, median, peakRssMiB, WARM_DECODE } from './job.js';
 
 async function tide(job: Job): Promise<Measured> {
   const t0 = performance.now();
@@ -36,8 +36,9 @@ const engines: Record<string, (j: Job) => Promise<Measured>> = {
   tide,
   wllama: async (j) => (await import('./wllama.js')).runWllama(j),
   ort: async (j) => (await import('./ort.js')).runOrt(j),
+  llamacpp: async (j) => (await import('./llamacpp.js')).runLlamaCpp(j),
 };
 const r = await engines[job.engine](job);
-r.maxRssMiB = process.resourceUsage().maxRSS / 1024;
+r.maxRssMiB = peakRssMiB();
 console.log('RESULT ' + JSON.stringify(r));
 process.exit(0);

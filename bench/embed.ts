@@ -115,7 +115,7 @@ async function runOrt(job: EmbedJob): Promise<EmbedMeasured> {
 export async function benchEmbed(opts: { quick?: boolean; log?: (s: string) => void } = {}): Promise<{ rows: EmbedRow[]; maxDiff?: number; table: string }> {
   const log = opts.log ?? ((s: string) => console.error(s));
   const dir = await ensureMiniLM();
-  const onnx = writeBertOnnx(dir, MINILM, join(dir, `bert-T${SEQ}.onnx`), SEQ);
+  const onnx = writeBertOnnx(join(dir, 'model.safetensors'), MINILM, join(dir, `bert-T${SEQ}.onnx`), SEQ);
   const rows: EmbedRow[] = [];
   const checks: Record<string, number[][]> = {};
   for (const batch of opts.quick ? [1, 8] : [1, 32]) {

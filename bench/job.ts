@@ -1,7 +1,9 @@
 // What the benchmark runner hands a child process, and what the child measures.
 
+import { readFileSync } from 'node:fs';
+
 export interface Job {
-  engine: 'tide' | 'wllama' | 'ort';
+  engine: 'tide' | 'wllama' | 'ort' | 'llamacpp';
   shape: string;
   dir: string;           // the model folder (config.json + model.safetensors), or the peer's file
   file?: string;         // the peer's model file (GGUF, ONNX)
@@ -36,3 +38,17 @@ export const benchPrompt = (vocab: number, n: number) => Array.from({ length: n 
 
 /** Decode steps of an untimed warm-up run (the prefill is always whole). */
 export const WARM_DECODE = 8;
+
+/**
+ * This process's peak RSS in MiB, worker threads included: Linux's VmHWM, the high-water mark of this
+ * process's own memory since its exec. ru_maxrss (process.resourceUsage().maxRSS) also keeps what the
+ * parent held when it forked the child: a bench that had just written a GGUF from a 538 MB checkpoint
+ * showed 1084 MiB for every row. Elsewhere, ru_maxrss.
+ */
+export function peakRssMiB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch { /* not Linux */ }
+  return process.resourceUsage().maxRSS / 1024;
+}

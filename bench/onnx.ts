@@ -5,7 +5,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 
 /** onnx.proto TensorProto.DataType values used here. */
-export const DT = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
+export const DT = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;
 export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
 
 /** Protobuf wire-format writer (field numbers from onnx.proto). */
@@ -53,7 +53,7 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): P
   return new Pb().str(1, name).msg(2, new Pb().msg(1, tensorType));
 }
 
-type Data = Float32Array | Int32Array | BigInt64Array;
+type Data = Float32Array | Int32Array | BigInt64Array | Int8Array | Uint8Array;
 
 /** Where initializers of ≥ 4 KiB go instead of raw_data: an open file and its name as the model refers to it. */
 export interface ExternalData { fd: number; location: string }
@@ -85,7 +85,8 @@ export class OnnxGraph {
 
   /** A constant tensor (TensorProto with raw_data, little-endian). */
   init(name: string, dims: number[], data: Data): string {
-    const type = data instanceof Float32Array ? DT.FLOAT : data instanceof Int32Array ? DT.INT32 : DT.INT64;
+    const type = data instanceof Float32Array ? DT.FLOAT : data instanceof Int32Array ? DT.INT32 : data instanceof Int8Array ? DT.INT8
+      : data instanceof Uint8Array ? DT.UINT8 : DT.INT64;
     const t = new Pb();
     for (const d of dims) t.int(1, d);
     t.int(2, type).str(8, name);
@@ -120,7 +121,13 @@ export class OnnxGraph {
   }
 }
 
-/** The bench's own F32 or BF16 safetensors, read tensor by tensor as f32 (sync: the graph writers are plain loops). */
+/** IEEE f16 bits → f32, exactly (subnormals included; the checkpoints hold no inf or NaN). */
+function f16(h: number): number {
+  const e = (h >> 10) & 31, m = h & 1023, v = e === 0 ? m * 2 ** -24 : (1 + m / 1024) * 2 ** (e - 15);
+  return h & 0x8000 ? -v : v;
+}
+
+/** An F32, BF16 or F16 safetensors (the bench's own, the real MiniLM's fp16), read tensor by tensor as f32 (sync: the graph writers are plain loops). */
 export function f32Reader(file: string): { get: (name: string) => Float32Array; has: (name: string) => boolean; f32Bytes: number; close: () => void } {
   const fd = openSync(file, 'r');
   const len = Buffer.alloc(8);
@@ -131,7 +138,7 @@ export function f32Reader(file: string): { get: (name: string) => Float32Array; 
   const json = JSON.parse(head.toString('utf8'));
   const get = (name: string) => {
     const t = json[name];
-    if (!t || (t.dtype !== 'F32' && t.dtype !== 'BF16')) throw new Error(`${file}: ${name} missing or not F32/BF16`);
+    if (!t || !['F32', 'BF16', 'F16'].includes(t.dtype)) throw new Error(`${file}: ${name} missing or not F32/BF16/F16`);
     const [a, b] = t.data_offsets as [number, number];
     if (t.dtype === 'F32') {
       const buf = new Float32Array((b - a) / 4);
@@ -140,6 +147,7 @@ export function f32Reader(file: string): { get: (name: string) => Float32Array; 
     }
     const h = new Uint16Array((b - a) / 2), u = new Uint32Array(h.length);
     readSync(fd, new Uint8Array(h.buffer), 0, b - a, 8 + n + a);
+    if (t.dtype === 'F16') return Float32Array.from(h, f16);
     for (let i = 0; i < h.length; i++) u[i] = h[i] << 16;   // bf16 → f32 is exact
     return new Float32Array(u.buffer);
   };

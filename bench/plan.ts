@@ -16,7 +16,16 @@ const PEER_SHAPES = ['stories15M', 'SmolLM2-135M'];
  * most (wllama Q8_0, slower than its F32, last), as the budget may skip the last. The 1.5B shape gets no peer rows: its F32 (7 GB) does not fit wasm32, and
  * the others would not fit the 15 minutes (a single-thread Q8_0 run there is ~3× the 0.5B's).
  */
-const QWEN_PEERS = { shape: 'Qwen2.5-0.5B', runs: 5, decode: 16 };
+const QWEN_PEERS = { shape: 'Qwen2.5-0.5B', runs: 5, decode: 16, nativeDecode: 32 };
+
+/**
+ * node-llama-cpp (native llama.cpp, its prebuilt CPU binary) on the same GGUF files as wllama, at 2 threads
+ * as Tide's rows, on every shape a peer runs: the native reference the targets' ratios are taken against.
+ * On the 2-core machine its 2-thread decode collapses (stories15M F32: 8 tok/s against 156 at 1 thread,
+ * measured side by side: llama.cpp's workers spin between graphs while Node's main thread, which feeds
+ * each token, needs a core), so the llama shapes get 1-thread rows too, and the targets take its best.
+ */
+const LLAMACPP_NOTE = 'node-llama-cpp 3.22.1, prebuilt CPU binary (native llama.cpp)';
 
 export async function plan(shape: Shape, dir: string, config: Record<string, any>,
                            o: { quick: boolean; noPeers: boolean }): Promise<Planned[]> {
@@ -39,6 +48,7 @@ export async function plan(shape: Shape, dir: string, config: Record<string, any
   if (o.noPeers || !PEER_SHAPES.includes(shape.name) || (o.quick && shape.name !== 'stories15M')) return out;
   for (const t of ['F32', 'Q8_0'] as const) {
     const file = await writeGguf(dir, config, `${dir}/model.${t}.gguf`, t);
+    for (const threads of [2, 1]) out.push({ job: { ...base, engine: 'llamacpp', quant: 'none', dtype: t, threads, file }, timeoutS, note: LLAMACPP_NOTE });
     out.push({ job: { ...base, engine: 'wllama', quant: 'none', dtype: t, threads: 1, file }, timeoutS, note: '@wllama/wllama 2.3.7 single-thread build' });
   }
   const file = await writeLlamaOnnx(dir, config, `${dir}/model.prefill${prompt}.onnx`, prompt);
@@ -54,6 +64,10 @@ async function qwenPeers(out: Planned[], base: Omit<Job, 'engine' | 'quant' | 'd
     job: { ...base, runs: QWEN_PEERS.runs, decode: QWEN_PEERS.decode, engine: 'wllama', quant: 'none', dtype: t, threads: 1, file: await writeGguf(dir, config, `${dir}/model.${t}.gguf`, t) },
     timeoutS, note: `@wllama/wllama 2.3.7 single-thread build; ${QWEN_PEERS.runs} runs, ${QWEN_PEERS.decode} decode tokens (time budget)`,
   });
+  for (const t of ['F32', 'Q8_0'] as const) {
+    out.push({ job: { ...base, decode: QWEN_PEERS.nativeDecode, engine: 'llamacpp', quant: 'none', dtype: t, threads: 2, file: await writeGguf(dir, config, `${dir}/model.${t}.gguf`, t) },
+      timeoutS, note: `${LLAMACPP_NOTE}; ${QWEN_PEERS.nativeDecode} decode tokens (time budget)` });
+  }
   await wl('F32');
   const file = await writeLlamaOnnx(dir, config, `${dir}/model.prefill${base.prompt}.onnx`, base.prompt);
   out.push({ job: { ...base, engine: 'ort', quant: 'none', dtype: 'f32', threads: 2, file, decode: 0 }, timeoutS,

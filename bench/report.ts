@@ -16,7 +16,8 @@ const PEERS = {
 const TARGET_SHAPE = 'SmolLM2-135M';
 
 const f = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(d));
-const engineName = (r: Row) => (r.engine === 'tide' ? `Tide (${r.m?.simd ?? 'wasm'})` : r.engine === 'wllama' ? 'wllama 2.3.7' : 'onnxruntime-web 1.30');
+const ENGINES: Record<string, string> = { wllama: 'wllama 2.3.7', ort: 'onnxruntime-web 1.30', llamacpp: 'node-llama-cpp 3.22.1 (native)' };
+const engineName = (r: Row) => (r.engine === 'tide' ? `Tide (${r.m?.simd ?? 'wasm'})` : ENGINES[r.engine]);
 
 export function table(rows: Row[]): string {
   const out = ['| model shape | engine | weights | thr | load s | prefill tok/s | decode tok/s | peak RSS MiB | wasm MiB | notes |', '|---|---|---|---|---|---|---|---|---|---|'];
@@ -45,12 +46,18 @@ export function ratios(rows: Row[], peak: Peak, nodeRssMiB: (number | undefined)
     out.push({ what, got: `${f(got)} ${unit}`, target: targetText, ratio: got / target, ok: got >= target });
   };
   const q8d = best('tide', 'q8', 'decode'), f32d = best('tide', 'f32', 'decode'), f32p = best('tide', 'f32', 'prefill'), q8p = best('tide', 'q8', 'prefill');
+  // Native llama.cpp as measured in this run (node-llama-cpp, 2 threads), else the peers' idle-machine figure.
+  const native = (dtype: string, fallback: number) => {
+    const v = best('llamacpp', dtype, 'decode');
+    return Number.isFinite(v) ? { v, text: `measured here ${f(v)} (its best thread count)` } : { v: fallback, text: `${fallback} (peers)` };
+  };
+  const nq8 = native('Q8_0', PEERS.nativeQ8Decode), nf32 = native('F32', PEERS.nativeF32Decode);
   const ort = best('ort', 'f32', 'prefill');
   const ortRef = Number.isFinite(ort) ? ort : PEERS.ortWebPrefill2T;
   const ortText = Number.isFinite(ort) ? `ort-web measured here ${f(ort)}` : `ort-web ${PEERS.ortWebPrefill2T} (peers)`;
   add('q8 decode ≥ 100 tok/s', q8d, 100, 'tok/s', '100 tok/s');
-  add('q8 decode ≥ 0.7× native llama.cpp Q8_0', q8d, 0.7 * PEERS.nativeQ8Decode, 'tok/s', `0.7 × ${PEERS.nativeQ8Decode}`);
-  add('f32 decode ≥ 0.85× native llama.cpp F32', f32d, 0.85 * PEERS.nativeF32Decode, 'tok/s', `0.85 × ${PEERS.nativeF32Decode}`);
+  add('q8 decode ≥ 0.7× native llama.cpp Q8_0', q8d, 0.7 * nq8.v, 'tok/s', `0.7 × ${nq8.text}`);
+  add('f32 decode ≥ 0.85× native llama.cpp F32', f32d, 0.85 * nf32.v, 'tok/s', `0.85 × ${nf32.text}`);
   add('f32 prefill ≥ 1.0× onnxruntime-web', f32p, ortRef, 'tok/s', ortText);
   const f32pRow = rows.find((r) => r.shape === TARGET_SHAPE && r.engine === 'tide' && r.dtype === 'f32' && r.m?.prefill === f32p);
   if (f32pRow) {
@@ -77,12 +84,29 @@ export function ratios(rows: Row[], peak: Peak, nodeRssMiB: (number | undefined)
   return out;
 }
 
+/**
+ * Tide against native llama.cpp (node-llama-cpp) in the same run, per shape: Tide's f32 / q8 rows next to
+ * llama.cpp's F32 / Q8_0 GGUF of the same weights at the same thread count, and their ratios.
+ */
+export function nativeTable(rows: Row[]): string {
+  const out = ['| model shape | weights | thr | Tide prefill | llama.cpp prefill | Tide / llama.cpp | Tide decode | llama.cpp decode | Tide / llama.cpp |',
+    '|---|---|---|---|---|---|---|---|---|'];
+  const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(2)}×` : '—');
+  for (const n of rows.filter((r) => r.engine === 'llamacpp')) {
+    const quant = n.dtype === 'F32' ? 'none' : 'q8';
+    const t = rows.find((r) => r.engine === 'tide' && r.shape === n.shape && r.quant === quant && r.threads === n.threads && (quant === 'q8' || r.dtype === 'f32'));
+    if (!t) continue;
+    out.push(`| ${n.shape} | ${t.dtype} / ${n.dtype} | ${n.threads} | ${f(t.m?.prefill)} | ${f(n.m?.prefill)} | ${ratio(t.m?.prefill, n.m?.prefill)} | ${f(t.m?.decode)} | ${f(n.m?.decode)} | ${ratio(t.m?.decode, n.m?.decode)} |`);
+  }
+  return out.length > 2 ? out.join('\n') : 'not run (no node-llama-cpp row)';
+}
+
 export function svg(rows: Row[]): string {
   const data = rows.filter((r) => r.m?.decode);
   const W = 760, bar = 16, gap = 4, left = 330, top = 30, H = top + data.length * (bar + gap) + 40;
   const max = Math.max(...data.map((r) => r.m!.decode!), 10), lmin = 0, lmax = Math.ceil(Math.log10(max));
   const x = (v: number) => left + ((Math.log10(Math.max(v, 1)) - lmin) / (lmax - lmin)) * (W - left - 20);
-  const colour: Record<string, string> = { tide: '#2b7bb9', wllama: '#d9822b', ort: '#6a9f3f' };
+  const colour: Record<string, string> = { tide: '#2b7bb9', wllama: '#d9822b', ort: '#6a9f3f', llamacpp: '#8e5ea2' };
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
     `<text x="${W / 2}" y="16" text-anchor="middle" font-size="13">decode tokens/s per engine (log scale, median; random weights)</text>`];
   for (let p = lmin; p <= lmax; p++) {
@@ -94,7 +118,7 @@ export function svg(rows: Row[]): string {
       `<rect x="${left}" y="${y}" width="${Math.max(1, x(v) - left)}" height="${bar}" fill="${colour[r.engine]}"/>`,
       `<text x="${x(v) + 4}" y="${y + 12}">${f(v)}</text>`);
   });
-  parts.push(`<text x="${left}" y="${H - 2}" fill="#555">blue: Tide, orange: wllama 2.3.7; onnxruntime-web has no decode figure (prefill-only graph)</text>`, '</svg>');
+  parts.push(`<text x="${left}" y="${H - 2}" fill="#555">blue: Tide, purple: node-llama-cpp (native), orange: wllama 2.3.7; onnxruntime-web: prefill only</text>`, '</svg>');
   return parts.join('\n');
 }
 
@@ -103,7 +127,7 @@ function machine(): string {
   let commit = 'unknown';
   try { commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim() + ' + working tree'; } catch { /* not a checkout */ }
   return [`- CPU: ${cpu}, ${cpus().length} cores; memory ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`,
-    `- Node ${process.version} (V8 ${process.versions.v8}); Tide at ${commit}; @wllama/wllama 2.3.7 (single-thread build; 3.x needs memory64 + JSPI); onnxruntime-web 1.30.0 (wasm backend)`].join('\n');
+    `- Node ${process.version} (V8 ${process.versions.v8}); Tide at ${commit}; node-llama-cpp 3.22.1 (native llama.cpp, prebuilt CPU binary); @wllama/wllama 2.3.7 (single-thread build; 3.x needs memory64 + JSPI); onnxruntime-web 1.30.0 (wasm backend)`].join('\n');
 }
 
 export interface Peak { muladd?: number; fma?: number }
@@ -127,7 +151,7 @@ for onnxruntime-web by bench/onnx-llama.ts (the 0.5B's 2 GB of f32 weights as ON
 Same-weights check (bench/check.ts):
 ${o.check ?? 'not run'}. Prompt: 128 fixed token ids; decode: greedy, one token at a time. Each figure is the
 median of the runs after one untimed warm-up run (wllama: two, as in the workplace's peers/). Peak RSS is the
-child process's \`process.resourceUsage().maxRSS\` (worker threads included); the child is bench/child.ts
+child process's high-water mark (Linux VmHWM, worker threads included; not ru_maxrss, which keeps the parent's at fork); the child is bench/child.ts
 bundled to JavaScript when the bench starts (bench/child-build.ts) and run by plain \`node\`, as a built app
 runs, with no tsx loader in it or its workers; Tide's decode writes each step's logits into one reused array,
 as its generate() does. Tide runs with
@@ -150,6 +174,15 @@ smallest models' 2-thread rows Node itself takes most of the 64 MiB allowance.
 
 ${ratioTable}
 
+## Against native llama.cpp, same run
+
+node-llama-cpp 3.22.1 runs llama.cpp natively (its prebuilt CPU binary, no GPU) on the same F32 and Q8_0
+GGUF files as wllama, with its default f16 KV cache, at 2 threads as Tide's rows, and on the llama shapes at
+1 thread too: on 2 cores its 2-thread decode collapses (its workers spin between graphs while Node's main
+thread, which feeds each token, needs a core). Each pair below has the same thread count.
+
+${nativeTable(rows)}
+
 ![decode tok/s](decode.svg)
 
 ## Sentence embeddings
@@ -162,8 +195,9 @@ ${o.configs ?? 'not run (--shapes given)'}
 
 ## What this run does not cover
 
-- Native llama.cpp is not run by the bench (no native code here): its figures in the targets come from
-  the workplace's peers/RESULTS.md, measured on an idle machine of this kind.
+- Native llama.cpp runs through node-llama-cpp's prebuilt CPU binary on the stories15M, SmolLM2-135M and
+  Qwen2.5-0.5B shapes (F32 and Q8_0, 2 threads); the targets use its figures from this run, and the
+  workplace's idle-machine peers/RESULTS.md only where a row is missing.
 - wllama: only its single-thread build (the multi-thread build needs emscripten's pthread workers served
   through the Node shims), as F32 and Q8_0 GGUF; on Qwen2.5-0.5B 16 decode tokens per run (a single-thread
   0.5B run takes over a minute; a BF16 GGUF prefills 4× slower than F32 in wllama 2.3.7, so none).
@@ -181,5 +215,5 @@ ${o.configs ?? 'not run (--shapes given)'}
     writeFileSync(`${o.root}/bench/RESULTS.md`, md);
     writeFileSync(`${o.root}/bench/decode.svg`, svg(rows));
   }
-  return `${t}\n\n${ratioTable}`;
+  return `${t}\n\n${ratioTable}\n\n${nativeTable(rows)}`;
 }

@@ -1,4 +1,4 @@
-// `npm run bench`: Tide and its peers (wllama, onnxruntime-web) on the same random weights in four
+// `npm run bench`: Tide and its peers (node-llama-cpp, wllama, onnxruntime-web) on the same random weights in four
 // real model shapes; each configuration in its own child process. Prints one table and writes
 // bench/RESULTS.md and bench/decode.svg. `--quick`: stories15M only, 2 runs, for development.
 // `--batch`: only the many-at-once rows (bench/batch.ts: batched streams, prefix cache, speculative
@@ -11,6 +11,7 @@ import { ensureModel, SHAPES } from './weights.js';
 import { writeReport, type Row } from './report.js';
 import type { Measured } from './job.js';
 import { benchEmbed } from './embed.js';
+import { benchMiniLM } from './minilm.js';
 import { buildChild } from './child-build.js';
 import { benchConfigs } from './configs.js';
 
@@ -28,17 +29,17 @@ const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 
 /**
- * The whole run must end within 15 minutes: a row's job gets at most what is left of this, which leaves
- * about 100 s for what runs after the rows (the same-weights check and the embedding rows: ~70 s).
+ * A row's job gets at most what is left of this; after the rows run the same-weights check, the
+ * random-weight embedding rows (~70 s), the real MiniLM's six (~100 s) and the real configs (~4 minutes).
  */
-const BUDGET_S = 800;
+const BUDGET_S = 700;
 
 function runChild(p: Planned): Measured | string {
   const leftS = BUDGET_S - (performance.now() - started) / 1000;
   if (leftS < 30) return 'skipped: the 15-minute budget was spent';
   const flags = p.job.engine === 'tide' ? ['--experimental-wasm-relaxed-simd'] : [];
   const r = spawnSync(process.execPath, [...flags, childJs, JSON.stringify(p.job)], {
-    cwd: ROOT, encoding: 'utf8', timeout: Math.min(p.timeoutS, leftS) * 1000, maxBuffer: 1 << 24,
+    cwd: ROOT, encoding: 'utf8', timeout: Math.floor(Math.min(p.timeoutS, leftS) * 1000), maxBuffer: 1 << 24,
   });
   if (r.signal === 'SIGTERM') return `timed out after ${Math.min(p.timeoutS, leftS).toFixed(0)} s`;
   const line = r.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
@@ -60,7 +61,8 @@ function measurePeak(): { muladd?: number; fma?: number } {
 function baseRss(workers: number): number | undefined {
   const code = `const { Worker } = require('node:worker_threads');
     Promise.all(Array.from({ length: ${workers} }, () => new Promise((ok) => new Worker('require("node:worker_threads").parentPort.postMessage(1)', { eval: true }).once('message', ok))))
-      .then(() => { console.log('RSS ' + process.resourceUsage().maxRSS / 1024); process.exit(0); });`;
+      .then(() => { const m = /VmHWM:\\s+(\\d+) kB/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'));
+        console.log('RSS ' + (m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024)); process.exit(0); });`;
   const r = spawnSync(process.execPath, ['-e', code], { cwd: ROOT, encoding: 'utf8' });
   const line = r.stdout?.split('\n').find((l) => l.startsWith('RSS '));
   return line ? Number(line.slice(4)) : undefined;
@@ -99,9 +101,12 @@ const check = checkSameWeights();
 if (check) console.error(`[${elapsed()}] same weights: ${check}`);
 // Issue 5's rows: sentence embeddings for an all-MiniLM-L6-v2-shaped encoder, Tide next to onnxruntime-web.
 const embed = only ? undefined : await benchEmbed({ quick, log: (s) => console.error(`[${elapsed()}] ${s}`) });
+// The real all-MiniLM-L6-v2 on real text: Tide f32 / fp16 / q8 against onnxruntime-web f32 and int8 (bench/minilm.ts).
+const minilm = only ? undefined : await benchMiniLM({ quick, log: (s) => console.error(`[${elapsed()}] ${s}`) });
+const embedTables = embed && minilm ? `${minilm.table}\n\n${embed.table}` : undefined;
 // Issue "Every family" item 5: every real config (random weights served virtually) at q8/q4, ~4 minutes (bench/configs.ts).
 const configs = only ? undefined : await benchConfigs({ quick, log: (s) => console.error(`[${elapsed()}] ${s}`) });
-const table = writeReport(rows, { quick, totalS: (performance.now() - started) / 1000, root: ROOT, peak, nodeRssMiB, check, embed: embed?.table, configs: configs?.table });
+const table = writeReport(rows, { quick, totalS: (performance.now() - started) / 1000, root: ROOT, peak, nodeRssMiB, check, embed: embedTables, configs: configs?.table });
 console.log(table);
-if (embed) console.log(`\n${embed.table}`);
+if (embedTables) console.log(`\n${embedTables}`);
 if (configs) console.log(`\n${configs.table}`);

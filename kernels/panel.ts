@@ -1,6 +1,7 @@
 // Matrix products out = x @ Wᵀ against float weights packed once at load into panels of 8 rows
 // (XNNPACK's packed GEMM weights): panel p holds rows 8p..8p+7 and, for each column k, their 8 values
-// side by side. f32, bf16 and f16 weights; 16-bit ones stay 16-bit and are widened in registers.
+// side by side. f32, bf16 and f16 weights; 16-bit ones stay 16-bit, widened in registers (f16 prefill: each
+// panel once into scratch, gemm_f16p8).
 import { madd } from "./simd";
 import { f16_to_f32, f16hi_to_f32x4 } from "./f16";
 
@@ -73,65 +74,49 @@ const F32: i32 = 0, BF16: i32 = 1, F16: i32 = 2;
   store8(o, rb, f32x4.add(a0, a1), f32x4.add(b0, b1), r0, r1);
 }
 
-/** Store 4 results (rows rb..rb+3) into the out row o, only for rows in [r0, r1). */
-// @ts-ignore: decorator
-@inline function store4(o: usize, rb: i32, v: v128, r0: i32, r1: i32): void {
-  const p = o + (<usize>rb << 2);
-  if (rb >= r0 && rb + 4 <= r1) { v128.store(p, v); return; }
-  if (rb + 0 >= r0 && rb + 0 < r1) store<f32>(p, f32x4.extract_lane(v, 0), 0);
-  if (rb + 1 >= r0 && rb + 1 < r1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (rb + 2 >= r0 && rb + 2 < r1) store<f32>(p, f32x4.extract_lane(v, 2), 8);
-  if (rb + 3 >= r0 && rb + 3 < r1) store<f32>(p, f32x4.extract_lane(v, 3), 12);
-}
-
 /**
- * Four tokens against half a panel (rows 0-3, or 4-7 when hi): the f16 tile. f16's widening needs two
- * more constants and temporaries than the 4×8 tile leaves registers for (V8 spilled its accumulators).
+ * Four tokens against one panel: the 4×8 register tile, 8 f32x4 accumulators, one weight load per 4
+ * tokens. Pointers step through the panel and the 4 token rows: V8 does not hoist the address math of
+ * indexed loads (base + k·colBytes, x + k·4 per row), and stepping ran 1.05-1.18× faster (f32, T 128-512,
+ * SmolLM2 and MiniLM shapes, one thread, both modules); 5×8 and 6×8 tiles ran at 0.46-0.79× (spills).
  */
-// @ts-ignore: decorator
-@inline function gemm4x4(o: usize, outRowBytes: usize, x: usize, xRowBytes: usize, wp: usize, n: i32,
-                         rb: i32, r0: i32, r1: i32, hi: bool, kind: i32): void {
-  const cs = colBytes(kind);
-  const x0 = x, x1 = x + xRowBytes, x2 = x1 + xRowBytes, x3 = x2 + xRowBytes;
-  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-  for (let k = 0; k < n; k++) {
-    const p = wp + <usize>k * cs, xo = <usize>k << 2;
-    const wv = hi ? whi(p, kind) : wlo(p, kind);
-    c0 = madd(wv, v128.load32_splat(x0 + xo), c0);
-    c1 = madd(wv, v128.load32_splat(x1 + xo), c1);
-    c2 = madd(wv, v128.load32_splat(x2 + xo), c2);
-    c3 = madd(wv, v128.load32_splat(x3 + xo), c3);
-  }
-  store4(o, rb, c0, r0, r1);
-  store4(o + outRowBytes, rb, c1, r0, r1);
-  store4(o + 2 * outRowBytes, rb, c2, r0, r1);
-  store4(o + 3 * outRowBytes, rb, c3, r0, r1);
-}
-
-/** Four tokens against one panel: the 4×8 register tile, 8 f32x4 accumulators, one weight load per 4 tokens. */
 // @ts-ignore: decorator
 @inline function gemm4x8(o: usize, outRowBytes: usize, x: usize, xRowBytes: usize, wp: usize, n: i32,
                          rb: i32, r0: i32, r1: i32, kind: i32): void {
   const cs = colBytes(kind);
-  const x0 = x, x1 = x + xRowBytes, x2 = x1 + xRowBytes, x3 = x2 + xRowBytes;
+  let x0 = x, x1 = x + xRowBytes, x2 = x1 + xRowBytes, x3 = x2 + xRowBytes;
   let c0l = f32x4.splat(0), c0h = f32x4.splat(0), c1l = f32x4.splat(0), c1h = f32x4.splat(0);
   let c2l = f32x4.splat(0), c2h = f32x4.splat(0), c3l = f32x4.splat(0), c3h = f32x4.splat(0);
-  for (let k = 0; k < n; k++) {
-    const p = wp + <usize>k * cs, xo = <usize>k << 2;
+  for (let p = wp, pe = wp + <usize>n * cs; p < pe; p += cs) {
     const wl = wlo(p, kind), wh = whi(p, kind);
-    let s = v128.load32_splat(x0 + xo);
+    let s = v128.load32_splat(x0);
     c0l = madd(wl, s, c0l); c0h = madd(wh, s, c0h);
-    s = v128.load32_splat(x1 + xo);
+    s = v128.load32_splat(x1);
     c1l = madd(wl, s, c1l); c1h = madd(wh, s, c1h);
-    s = v128.load32_splat(x2 + xo);
+    s = v128.load32_splat(x2);
     c2l = madd(wl, s, c2l); c2h = madd(wh, s, c2h);
-    s = v128.load32_splat(x3 + xo);
+    s = v128.load32_splat(x3);
     c3l = madd(wl, s, c3l); c3h = madd(wh, s, c3h);
+    x0 += 4; x1 += 4; x2 += 4; x3 += 4;
   }
   store8(o, rb, c0l, c0h, r0, r1);
   store8(o + outRowBytes, rb, c1l, c1h, r0, r1);
   store8(o + 2 * outRowBytes, rb, c2l, c2h, r0, r1);
   store8(o + 3 * outRowBytes, rb, c3l, c3h, r0, r1);
+}
+
+/** Tokens 0..T-1 against the panel at wp (rows rb..rb+7): 4×8 tiles, then one token at a time. */
+// @ts-ignore: decorator
+@inline function panelTokens(out: usize, x: usize, wp: usize, T: i32, n: i32, d: i32, rb: i32, r0: i32, r1: i32, kind: i32): void {
+  const xRowBytes = <usize>n << 2, outRowBytes = <usize>d << 2;
+  let t = 0;
+  // f16 runs no tile: prefill widens its panels first (gemm_f16p8), so its 4×8 tile would be dead code.
+  if (kind != F16) {
+    for (; t + 4 <= T; t += 4) {
+      gemm4x8(out + <usize>t * outRowBytes, outRowBytes, x + <usize>t * xRowBytes, xRowBytes, wp, n, rb, r0, r1, kind);
+    }
+  }
+  for (; t < T; t++) gemv1x8(out + <usize>t * outRowBytes, x + <usize>t * xRowBytes, wp, n, rb, r0, r1, kind);
 }
 
 /**
@@ -142,21 +127,7 @@ const F32: i32 = 0, BF16: i32 = 1, F16: i32 = 2;
 @inline function matmulPanels(out: usize, x: usize, w: usize, T: i32, n: i32, d: i32, r0: i32, r1: i32, kind: i32): void {
   if (r0 >= r1) return;
   const panelBytes = <usize>n * colBytes(kind);
-  const xRowBytes = <usize>n << 2, outRowBytes = <usize>d << 2;
-  for (let p = r0 >> 3; p < (r1 + 7) >> 3; p++) {
-    const wp = w + <usize>p * panelBytes, rb = p << 3;
-    let t = 0;
-    for (; t + 4 <= T; t += 4) {
-      const o = out + <usize>t * outRowBytes, xt = x + <usize>t * xRowBytes;
-      if (kind == F16) {
-        gemm4x4(o, outRowBytes, xt, xRowBytes, wp, n, rb, r0, r1, false, kind);
-        gemm4x4(o, outRowBytes, xt, xRowBytes, wp, n, rb + 4, r0, r1, true, kind);
-      } else {
-        gemm4x8(o, outRowBytes, xt, xRowBytes, wp, n, rb, r0, r1, kind);
-      }
-    }
-    for (; t < T; t++) gemv1x8(out + <usize>t * outRowBytes, x + <usize>t * xRowBytes, wp, n, rb, r0, r1, kind);
-  }
+  for (let p = r0 >> 3; p < (r1 + 7) >> 3; p++) panelTokens(out, x, w + <usize>p * panelBytes, T, n, d, p << 3, r0, r1, kind);
 }
 
 /** out (T, d) = x (T, n) @ Wᵀ, W f32 packed by pack_f32p8; rows [r0, r1) only. */
@@ -169,9 +140,29 @@ export function matmul_bf16p8(out: usize, x: usize, w: usize, T: i32, n: i32, d:
   matmulPanels(out, x, w, T, n, d, r0, r1, BF16);
 }
 
-/** out (T, d) = x (T, n) @ Wᵀ, W f16 packed by pack_u16p8; rows [r0, r1) only. */
+/** out (T, d) = x (T, n) @ Wᵀ, W f16 packed by pack_u16p8; rows [r0, r1) only. One token at a time: decode. */
 export function matmul_f16p8(out: usize, x: usize, w: usize, T: i32, n: i32, d: i32, r0: i32, r1: i32): void {
   matmulPanels(out, x, w, T, n, d, r0, r1, F16);
+}
+
+/**
+ * matmul_f16p8 for prefill: each panel is widened once into s (n·32 bytes of per-thread scratch) as an
+ * f32 panel, and every token runs f32's 4×8 tile against it from cache. Widening in registers instead
+ * costs 7 ops per 8 weights (shifts, mask, rebias multiply: f16.ts) against bf16's 2; it ran at 0.57×
+ * f32, and its 4×8 tile spilled (hence a 4×4 one). Widened once, f16 prefill runs at f32's speed.
+ */
+export function gemm_f16p8(out: usize, x: usize, w: usize, s: usize, T: i32, n: i32, d: i32, r0: i32, r1: i32): void {
+  if (r0 >= r1) return;
+  const panelBytes = <usize>n << 4;
+  for (let p = r0 >> 3; p < (r1 + 7) >> 3; p++) {
+    const wp = w + <usize>p * panelBytes;
+    for (let k = 0; k < n; k++) {
+      const c = wp + (<usize>k << 4), o = s + (<usize>k << 5);
+      v128.store(o, wlo(c, F16));
+      v128.store(o, whi(c, F16), 16);
+    }
+    panelTokens(out, x, s, T, n, d, p << 3, r0, r1, F32);
+  }
 }
 
 /** 4×4 transpose of rows a..d (4 columns each) stored as columns at o, o + 32, o + 64, o + 96. */

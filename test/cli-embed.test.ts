@@ -48,6 +48,15 @@ test('embed --pooling cls --no-normalize --batch-size 1 prints BertModel\'s raw 
   });
 });
 
+test('embed --quant q8 quantizes the linear layers: vectors within cosine 0.99995 of the oracle (measured 0.999995)', async () => {
+  const r = await tide('embed', TINY_BERT, ...idArgs, '--json', '--quant', 'q8');
+  assert.is(r.code, 0, r.stderr);
+  JSON.parse(r.stdout).embeddings.forEach((v: number[], i: number) => {
+    const cos = cosineSimilarity(v, o.sentence_embedding[i]);
+    assert.ok(cos >= 0.99995 && cos < 1 - 1e-9, `embedding ${i}: cosine ${cos}`);
+  });
+});
+
 test('embed without --json prints the cosine similarity matrix', async () => {
   const r = await tide('embed', TINY_BERT, ...idArgs);
   assert.is(r.code, 0, r.stderr);

@@ -81,7 +81,7 @@ test('bad inputs and options fail with typed errors', async () => {
   await rejects(e.embed(seqs, { batchSize: 0 }), OptionError, /batchSize 0/);
   await rejects(e.embed(seqs, { pooling: 'sum' as 'mean' }), OptionError, /pooling "sum" is not supported/);
   assert.equal((await e.embed([])).length, 0);
-  await rejects(loadEmbedderFrom(tinyBertFiles(), { threads: 1, quantize: 'q8' } as never), OptionError, /quantize "q8" is not supported for encoders/);
+  await rejects(loadEmbedderFrom(tinyBertFiles(), { threads: 1, quantize: 'q3' as 'q8' }), OptionError, /quantize "q3" must be 'q8', 'q4' or 'none'/);
 });
 
 test('embedMatrix packs the same vectors row-major', async () => {

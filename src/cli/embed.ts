@@ -24,13 +24,13 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'sequences per forward pass', positive)
     .option('--pooling <mode>', `pooling: ${POOLINGS.join(', ')} (default: the model's 1_Pooling)`, pooling)
     .option('--no-normalize', 'skip L2 normalisation');
-  // Encoders load unquantized (loadEmbedder takes quantize 'none' only).
-  loadFlags(cmd, ['none']).action(async (dir: string, o, c: Command) => {
+  // --quant q8/q4 quantizes an encoder's linear layers only.
+  loadFlags(cmd).action(async (dir: string, o, c: Command) => {
     const texts: string[] = o.text ?? [], idLists: number[][] = o.ids ?? [];
     if ([texts.length > 0, idLists.length > 0, o.file !== undefined].filter(Boolean).length !== 1) {
       throw new TideError('E_OPTION', 'give one kind of input: --text (repeatable), --ids (repeatable) or --file');
     }
-    const e = await loadEmbedder(dir, { simd: c.optsWithGlobals().simd, threads: o.threads, onWarning: (w) => console.error(`tide: warning: ${w}`) });
+    const e = await loadEmbedder(dir, { simd: c.optsWithGlobals().simd, threads: o.threads, quantize: o.quant, onWarning: (w) => console.error(`tide: warning: ${w}`) });
     const opts: EmbedOptions = { batchSize: o.batchSize, pooling: o.pooling, normalize: o.normalize === false ? false : undefined };
     try {
       if (o.file !== undefined) await embedFile(e, o.file, o.out, opts);

@@ -197,9 +197,8 @@ export function forward(ops: Ops, spec: BertSpec, w: BertWeights, s: EncoderStat
   for (let l = 0; l < spec.nLayers; l++) {
     const L = w.layers[l];
     // attention: x = LayerNorm(x + wo · attention(wq · x + bq, wk · x + bk, wv · x + bv) + bo)
-    ops.matmul(s.q, s.x, L.wq, N); ops.addBias(s.q, L.bq, N);
-    ops.matmul(s.k, s.x, L.wk, N); ops.addBias(s.k, L.bk, N);
-    ops.matmul(s.v, s.x, L.wv, N); ops.addBias(s.v, L.bv, N);
+    ops.matmuls([s.q, s.k, s.v], s.x, [L.wq, L.wk, L.wv], N);
+    ops.addBias(s.q, L.bq, N); ops.addBias(s.k, L.bk, N); ops.addBias(s.v, L.bv, N);
     ops.encoderAttention(s.attnOut, s.q, s.k, s.v, s.att, s.offs, offsets, nHeads, headDim);
     ops.matmul(s.xb, s.attnOut, L.wo, N); ops.addBias(s.xb, L.bo, N);
     ops.add(s.x, s.x, s.xb, N);

@@ -1,13 +1,13 @@
 // A loaded decoder: its weights in the arena, the RoPE tables, the thread pool, and the sessions that
 // run it. Knows no family by name and nothing of text: src/model.ts adds the tokenizer and generation.
-import { checkPlan, type Arena, type RegionPlan, type Tensor } from './arena.js';
+import { checkPlan, type Arena, type Tensor } from './arena.js';
 import { ConfigError, OptionError } from '../errors.js';
 import { allocBatchState, allocRunState, decoderWeights, planBatchState, planRunState, type DecoderSpec, type DecoderWeights,
   type KvDtype } from '../families/decoder.js';
 import { Batch, BATCH_OPTIONS, type BatchHost, type BatchOptions, type BatchSlot } from './batch.js';
 import { RopeTable } from '../families/rope.js';
 import type { Loaded, ModelInfo } from './load.js';
-import { actQuantBytes, MIN_PARALLEL_WORK, Ops, qgemmScratchBytes, type QuantScratch } from './ops.js';
+import { allocMatmulScratch, matmulScratchPlan, MIN_PARALLEL_WORK, Ops, type QuantScratch } from './ops.js';
 import { checkOptions } from '../options.js';
 import { Session, SESSION_OPTIONS, type SessionOptions, type SessionState } from './session.js';
 import type { ThreadPool } from './threads.js';
@@ -31,6 +31,8 @@ export class Decoder implements BatchHost {
   private readonly spare: SessionState[] = [];
   private readonly spareBatches: BatchSlot[] = [];
   private disposed = false;
+  /** Every loaded tensor: what sizes the sessions' and batches' matmul scratch. */
+  private readonly matrices: Tensor[];
 
   constructor(loaded: Loaded) {
     this.spec = loaded.spec as DecoderSpec;
@@ -38,6 +40,7 @@ export class Decoder implements BatchHost {
     this.info = loaded.info;
     this.pool = loaded.pool;
     this.weights = decoderWeights(this.spec, loaded.table, (e) => loaded.tensors.get(e)!, this.arena);
+    this.matrices = [...loaded.tensors.values()];
     if (!this.weights.classifier) {
       throw new ConfigError(`${loaded.info.source}: a base model with untied embeddings and no lm_head.weight; it cannot predict tokens (loadEmbedder runs it as an encoder)`);
     }
@@ -109,18 +112,13 @@ export class Decoder implements BatchHost {
     return { run, scratch: this.allocScratch(scratch) };
   }
 
-  private allocScratch(plan: RegionPlan[]): QuantScratch {
-    const t = (p: RegionPlan | undefined, cols: number): Tensor | undefined =>
-      p && { name: p.name, ptr: this.arena.alloc(p.name, p.bytes), shape: cols > 1 ? [this.threads, p.bytes / this.threads] : [p.bytes] };
-    return { wdata: t(plan[0], 1), qpanel: t(plan[1], this.threads) };
+  private allocScratch(plan: ReturnType<typeof matmulScratchPlan>): QuantScratch {
+    return allocMatmulScratch(this.arena, plan, this.threads);
   }
 
-  /** q8/q4 weights need activation scratch for C tokens of the widest input and qgemm's panel per thread. */
-  private scratchPlan(C: number): RegionPlan[] {
-    const dt = this.weights.layers[0]?.wq.dtype;
-    if (dt !== 'q8' && dt !== 'q4') return [];
-    const n = Math.max(this.spec.dim, this.spec.qDim, this.spec.hiddenDim);
-    return [{ name: 'wdata', bytes: actQuantBytes(C, n) }, { name: 'qpanel', bytes: this.threads * qgemmScratchBytes(n) }];
+  /** q8/q4 and f16 weights need matmul scratch for C tokens (matmulScratchPlan). */
+  private scratchPlan(C: number): ReturnType<typeof matmulScratchPlan> {
+    return matmulScratchPlan(this.matrices, C, this.threads);
   }
 
   /** Called by Session.dispose(): the state is kept for a later session of the same sizes. */

@@ -5,7 +5,7 @@ import { allocEncoderState, bindBert, forward as bertForward, planEncoderState, 
 import { allocEncodeState, decoderWeights, encode, planEncodeState, type DecoderSpec } from '../families/decoder.js';
 import { RopeTable } from '../families/rope.js';
 import type { Loaded, ModelInfo } from './load.js';
-import { Ops } from './ops.js';
+import { allocMatmulScratch, matmulScratchPlan, Ops } from './ops.js';
 import type { ThreadPool } from './threads.js';
 import { OptionError } from '../errors.js';
 
@@ -28,13 +28,15 @@ export class Encoder {
     this.pool = loaded.pool;
     this.ops = new Ops(loaded.arena.kernels, loaded.pool);
     const get = (e: Parameters<typeof bindBert>[1][number]) => loaded.tensors.get(e)!;
-    const threads = this.threads, arena = this.arena;
+    const threads = this.threads, arena = this.arena, matrices = [...loaded.tensors.values()];
     if (loaded.family.kind === 'encoder') {
       const spec = loaded.spec as BertSpec, w = bindBert(spec, loaded.table, get);
       this.spec = spec;
       this.pass = (N, S, L, seqs) => {
-        checkPlan(planEncoderState(spec, N, S, L, threads), arena.budgetBytes, arena.usedBytes);
+        const scratch = matmulScratchPlan(matrices, N, threads);
+        checkPlan([...planEncoderState(spec, N, S, L, threads), ...scratch], arena.budgetBytes, arena.usedBytes);
         const s = allocEncoderState(arena, spec, N, S, L, threads);
+        Object.assign(this.ops, allocMatmulScratch(arena, scratch, threads));
         return { h: s.x, offsets: bertForward(this.ops, spec, w, s, arena, seqs) };
       };
     } else {
@@ -42,8 +44,10 @@ export class Encoder {
       const ropes = spec.ropes.map((r) => new RopeTable(r));
       this.spec = spec;
       this.pass = (N, S, L, seqs) => {
-        checkPlan(planEncodeState(spec, N, S, L, threads), arena.budgetBytes, arena.usedBytes);
+        const scratch = matmulScratchPlan(matrices, N, threads);
+        checkPlan([...planEncodeState(spec, N, S, L, threads), ...scratch], arena.budgetBytes, arena.usedBytes);
         const s = allocEncodeState(arena, spec, N, S, L, threads);
+        Object.assign(this.ops, allocMatmulScratch(arena, scratch, threads));
         return { h: s.x, offsets: encode(this.ops, spec, w, s, arena, ropes, seqs) };
       };
     }

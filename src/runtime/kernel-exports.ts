@@ -50,8 +50,15 @@ export interface Kernels {
   matmul_f32p8(out: number, x: number, w: number, T: number, n: number, d: number, r0: number, r1: number): void;
   /** out (T, d) = x (T, n) @ Wᵀ, W bf16 packed by pack_u16p8; rows [r0, r1) only. */
   matmul_bf16p8(out: number, x: number, w: number, T: number, n: number, d: number, r0: number, r1: number): void;
-  /** out (T, d) = x (T, n) @ Wᵀ, W f16 packed by pack_u16p8; rows [r0, r1) only. */
+  /** out (T, d) = x (T, n) @ Wᵀ, W f16 packed by pack_u16p8; rows [r0, r1) only. One token at a time: decode. */
   matmul_f16p8(out: number, x: number, w: number, T: number, n: number, d: number, r0: number, r1: number): void;
+  /**
+   * matmul_f16p8 for prefill: each panel is widened once into s (n·32 bytes of per-thread scratch) as an
+   * f32 panel, and every token runs f32's 4×8 tile against it from cache. Widening in registers instead
+   * costs 7 ops per 8 weights (shifts, mask, rebias multiply: f16.ts) against bf16's 2; it ran at 0.57×
+   * f32, and its 4×8 tile spilled (hence a 4×4 one). Widened once, f16 prefill runs at f32's speed.
+   */
+  gemm_f16p8(out: number, x: number, w: number, s: number, T: number, n: number, d: number, r0: number, r1: number): void;
   /**
    * Pack rows [r0, r1) of a row-major f32 (d, n) matrix, given at src (row r0 first), into w's panels,
    * panel by panel and column by column so the writes are sequential. The call that packs the last row

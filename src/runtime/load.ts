@@ -1,7 +1,7 @@
 // The one loader, for decoders and encoders: config.json → family and spec → memory plan → checkpoint
 // tensors into the arena, each in its layout. Knows file names and dtypes; never a family by name.
 import { Arena, checkPlan, WASM32_MAX_BYTES, type Tensor } from './arena.js';
-import { ConfigError, DtypeError, OptionError, SafetensorsError, ShapeError } from '../errors.js';
+import { ConfigError, DtypeError, MemoryBudgetError, SafetensorsError, ShapeError } from '../errors.js';
 import type { WeightEntry } from '../families/family.js';
 import { familyOf, type AnySpec, type Family } from '../families/registry.js';
 import { decoderMatrixParameters, planRunState, type DecoderSpec } from '../families/decoder.js';
@@ -13,7 +13,8 @@ import type { ModelFiles } from '../sources/sources.js';
 import { defaultSpawner, resolveThreads, ThreadPool } from './threads.js';
 import { optionKeys } from '../options.js';
 import { kernelModule, type SimdFlavor, type WasmInput } from './wasm.js';
-import { checkQuantize, decoderStorage, encoderStorage, leastBytesPerParameter, loadRows, stagingBytes, tensorBytes, type Quantize, type Storage } from './weights.js';
+import { checkF16, checkQuantize, decoderStorage, encoderStorage, leastBytesPerParameter, loadRows, stagingBytes, tensorBytes, widensF16, type F16Weights,
+  type Quantize, type Storage } from './weights.js';
 
 export interface LoadOptions {
   /** Kernel module: 'relaxed' where the engine supports it, else 'baseline' (env TIDE_SIMD overrides). */
@@ -29,15 +30,21 @@ export interface LoadOptions {
   threads?: number;
   /**
    * Weight-only quantization made at load, tensor by tensor: 'q8' (blocks of 32 int8 with an f32 scale,
-   * like ggml Q8_0), 'q4' (like Q4_0; embedding/lm_head stay q8) or 'none' (default: 16-bit checkpoints
-   * stay 16-bit, f32 stays f32). Decoders only, for now.
+   * like ggml Q8_0), 'q4' (like Q4_0; a decoder's embedding/lm_head stay q8) or 'none' (default:
+   * 16-bit checkpoints stay 16-bit, f32 stays f32). Encoders quantize their linear layers only.
    */
   quantize?: Quantize;
+  /**
+   * f16 matrices: 'auto' (default) widens them to f32 at load when together they take at most 64 MiB as
+   * f32 (F16_WIDEN_MAX_BYTES) and the budget allows, else keeps them f16; 'keep' always keeps them f16
+   * (half the memory), 'widen' always widens them (f32's decode speed where f32 would decode from cache).
+   */
+  f16?: F16Weights;
   /** Called as tensor bytes arrive. */
   onProgress?: (p: { loadedBytes: number; totalBytes: number }) => void;
 }
 
-export const LOAD_OPTIONS = optionKeys<LoadOptions>()('simd', 'wasm', 'memoryBudgetBytes', 'threads', 'quantize', 'onProgress');
+export const LOAD_OPTIONS = optionKeys<LoadOptions>()('simd', 'wasm', 'memoryBudgetBytes', 'threads', 'quantize', 'f16', 'onProgress');
 
 /** What `tide info` prints. */
 export interface ModelInfo {
@@ -73,7 +80,10 @@ export async function readConfig(files: ModelFiles): Promise<Record<string, unkn
   return parseJson(text, `${files.label}/config.json`);
 }
 
-/** Load the checkpoint of `files` (config.json and safetensors) into a fresh arena; `kinds` are the families the caller runs. */
+/**
+ * Load the checkpoint of `files` (config.json and safetensors) into a fresh arena; `kinds` are the families
+ * the caller runs: ['decoder'] generates (loadModel), both encode (loadEmbedder runs decoders as encoders).
+ */
 export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}, kinds: Family['kind'][] = ['decoder', 'encoder']): Promise<Loaded> {
   const config = await readConfig(files);
   const { family, spec, quantize, budget } = planConfig(config, `${files.label}/config.json`, opts, kinds);
@@ -82,14 +92,29 @@ export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}, 
   try {
     const has = (hf: string) => ckpt.tensors.has(hf);
     const table = (family.weights as (s: AnySpec, has: (hf: string) => boolean) => WeightEntry[])(spec, has);
-    const storage = family.kind === 'decoder' ? decoderStorage(quantize) : encoderStorage;
+    const encode = kinds.includes('encoder');
+    const storageOf = (widenF16: boolean) => family.kind === 'decoder' ? decoderStorage(quantize, widenF16, encode) : encoderStorage(quantize, widenF16);
     // Planned from the header (file dtypes decide the layouts) before any tensor is read.
     const infos = table.map((e) => checkTensor(ckpt, e, spec));
     checkAccounted(ckpt, table, family, spec);
-    const weightBytes = table.reduce((sum, e, i) => sum + tensorBytes(storage(e.hf, boundShape(e), infos[i].dtype), boundShape(e)), 0);
     const staging = stagingBytes(table.map(boundShape));
     const state = family.kind === 'decoder' ? planRunState(spec as never, 1, 1) : planEncoderState(spec as never, 1, 1, 1, threads);
-    checkPlan([{ name: 'weights', bytes: weightBytes }, { name: 'staging', bytes: staging }, ...state], budget);
+    const plan = (storage: Storage) => {
+      const bytes = table.reduce((sum, e, i) => sum + tensorBytes(storage(e.hf, boundShape(e), infos[i].dtype), boundShape(e)), 0);
+      checkPlan([{ name: 'weights', bytes }, { name: 'staging', bytes: staging }, ...state], budget);
+      return bytes;
+    };
+    const f16 = checkF16(opts.f16), kept = storageOf(false);
+    const f16Elements = table.reduce((sum, e, i) => sum + (kept(e.hf, boundShape(e), infos[i].dtype) === 'f16p8' ? numel(boundShape(e)) : 0), 0);
+    let storage = storageOf(widensF16(f16, f16Elements)), weightBytes: number;
+    try {
+      weightBytes = plan(storage);
+    } catch (e) {
+      // 'auto' widens only where the budget allows.
+      if (!(e instanceof MemoryBudgetError && f16 === 'auto' && storage !== kept)) throw e;
+      storage = kept;
+      weightBytes = plan(storage);
+    }
     const km = await kernelModule({ ...opts, shared: threads > 1 });
     const arena = new Arena(km, budget, weightBytes + staging);
     const tensors = await loadTensors(arena, table, infos, opts.onProgress, storage);
@@ -119,9 +144,6 @@ export function planConfig(config: Record<string, unknown>, file: string, opts: 
   }
   const spec: AnySpec = family.readSpec(config, file);
   const quantize = checkQuantize(opts.quantize);
-  if (family.kind === 'encoder' && quantize !== 'none') {
-    throw new OptionError(`quantize "${quantize}" is not supported for encoders (${spec.modelType}) yet; supported: none`);
-  }
   const budget = Math.min(opts.memoryBudgetBytes ?? WASM32_MAX_BYTES, WASM32_MAX_BYTES);
   const [parameters, state] = family.kind === 'decoder'
     ? [decoderMatrixParameters(spec as DecoderSpec), planRunState(spec as DecoderSpec, 1, 1)]

@@ -2,7 +2,7 @@
 // Kernels trust their wrappers (they never check or throw).
 import { ShapeError } from '../errors.js';
 import type { Kernels } from './wasm.js';
-import type { Dtype, Tensor } from './arena.js';
+import type { Arena, Dtype, RegionPlan, Tensor } from './arena.js';
 import { ROW_ALIGN, type Scratch, type ThreadPool } from './threads.js';
 
 const rows = (t: Tensor) => t.shape[0];
@@ -41,14 +41,47 @@ export const QGEMM_MIN_T = 4;
 /** Bytes of one thread's qgemm scratch for rows of n: a widened 8-row panel, 544 bytes per 32-block. */
 export const qgemmScratchBytes = (n: number) => Math.ceil(n / 32) * 544;
 
+/**
+ * From this many tokens, f16 matmuls run gemm_f16p8 (each panel widened once into per-thread scratch, then
+ * f32's tiles); below, matmul_f16p8 widens in registers per token. SmolLM2's gate/up (n 576, d 1536), one
+ * thread, × f32: T 2 0.49 vs 0.47, T 3 0.63 vs 0.48, T 4 0.56 vs 0.35, T 128 0.94-0.98 vs 0.27-0.38.
+ */
+export const F16_GEMM_MIN_T = 2;
+
+/** Bytes of one thread's gemm_f16p8 scratch for rows of n: one 8-row panel as f32. */
+export const f16PanelBytes = (n: number) => n * 32;
+
+/**
+ * The scratch regions matmuls against `weights` need for up to C tokens on `threads` threads: q8/q4
+ * activations quantized once (wdata) and one panel per thread (qpanel) for qgemm or gemm_f16p8.
+ */
+export function matmulScratchPlan(weights: Iterable<Tensor>, C: number, threads: number): RegionPlan[] {
+  let qn = 0, fn = 0;
+  for (const w of weights) {
+    if (w.dtype === 'q8' || w.dtype === 'q4') qn = Math.max(qn, w.shape[1]);
+    else if (w.dtype === 'f16p8') fn = Math.max(fn, w.shape[1]);
+  }
+  const panel = Math.max(qn && qgemmScratchBytes(qn), fn && f16PanelBytes(fn));
+  return [...(qn ? [{ name: 'wdata', bytes: actQuantBytes(C, qn) }] : []), ...(panel ? [{ name: 'qpanel', bytes: threads * panel }] : [])];
+}
+
+/** The regions of a matmulScratchPlan, allocated. */
+export function allocMatmulScratch(arena: Arena, plan: RegionPlan[], threads: number): QuantScratch {
+  const t = (name: string, perThread: boolean): Tensor | undefined => {
+    const p = plan.find((r) => r.name === name);
+    return p && { name, ptr: arena.alloc(name, p.bytes), shape: perThread ? [threads, p.bytes / threads] : [p.bytes] };
+  };
+  return { wdata: t('wdata', false), qpanel: t('qpanel', true) };
+}
+
 /** Default Ops.minParallelWork: 64K multiply-adds, a few microseconds of one core's SIMD. */
 export const MIN_PARALLEL_WORK = 1 << 16;
 
-/** A session's scratch for q8/q4 matmuls; absent for float weights. */
+/** A session's scratch for q8/q4 and f16 matmuls (matmulScratchPlan); absent for f32 and bf16 weights. */
 export interface QuantScratch {
   /** Activations quantized once per q8/q4 matmul (ggml's wdata), (actQuantBytes(C, widest n),) bytes. */
   wdata?: Tensor;
-  /** qgemm's per-thread panels, (threads, qgemmScratchBytes(widest n)) bytes. */
+  /** Per-thread panels of qgemm (q8/q4) and gemm_f16p8, (threads, the larger of their bytes for the widest n). */
   qpanel?: Tensor;
 }
 
@@ -85,8 +118,9 @@ export interface EncoderAttentionOptions {
 }
 
 export class Ops {
-  readonly wdata?: Tensor;
-  readonly qpanel?: Tensor;
+  // Not readonly: an encoder sizes them for each run's largest batch.
+  wdata?: Tensor;
+  qpanel?: Tensor;
 
   /** With a pool, row- and head-ranged kernels are split across `threads` (≤ pool.threads) threads. */
   constructor(readonly k: Kernels, readonly pool?: ThreadPool, readonly threads = pool?.threads ?? 1, scratch: QuantScratch = {}) {
@@ -108,9 +142,11 @@ export class Ops {
 
   /**
    * out (T, d) = x (T, n) @ w (d, n)ᵀ, by w's dtype. q8/q4: below QGEMM_MIN_T tokens a gemv per token;
-   * from it, x quantized into wdata once for all threads, then qgemm. The decode case T = 1 streams the weights once.
+   * from it, x quantized into wdata once for all threads (unless `quantized`: x is already there, as w's
+   * dtype takes it), then qgemm. f16 runs gemm_f16p8 from F16_GEMM_MIN_T. The decode case T = 1 streams
+   * the weights once.
    */
-  matmul(out: Tensor, x: Tensor, w: Tensor, T: number): void {
+  matmul(out: Tensor, x: Tensor, w: Tensor, T: number, quantized = false): void {
     const [d, n] = w.shape;
     check(cols(x) === n && cols(out) === d && T <= rows(x) && T <= rows(out), 'matmul',
       () => `${out.name} ${out.shape} = ${x.name} ${x.shape} @ ${w.name} ${w.shape}ᵀ for ${T} rows`);
@@ -121,13 +157,18 @@ export class Ops {
       const wd = this.wdata;
       check(wd !== undefined && wd.shape[0] >= actQuantBytes(T, n), 'matmul',
         () => `${w.name} is ${w.dtype}: activation scratch of ${actQuantBytes(T, n)} bytes needed, have ${wd?.shape[0] ?? 0}`);
-      if (w.dtype === 'q8') this.k.quantize_act_q16(wd!.ptr, x.ptr, T, n);
-      else this.k.quantize_act_q8(wd!.ptr, x.ptr, T, n);
+      if (!quantized && w.dtype === 'q8') this.k.quantize_act_q16(wd!.ptr, x.ptr, T, n);
+      else if (!quantized) this.k.quantize_act_q8(wd!.ptr, x.ptr, T, n);
       const qp = this.qpanel;
       check(qp !== undefined && rows(qp) >= this.threads && cols(qp) >= qgemmScratchBytes(n), 'matmul',
         () => `${w.name} is ${w.dtype}: ${this.threads} threads' panel scratch of ${qgemmScratchBytes(n)} bytes needed, have ${qp?.shape ?? 'none'}`);
       this.split(w.dtype === 'q8' ? 'qgemm_q8' : 'qgemm_q4', [out.ptr, wd!.ptr, w.ptr, qp!.ptr, T, n, d], 0, d, T * n * d,
         ROW_ALIGN, { arg: 3, strideBytes: cols(qp!) });
+    } else if (w.dtype === 'f16p8' && T >= F16_GEMM_MIN_T) {
+      const qp = this.qpanel;
+      check(qp !== undefined && rows(qp) >= this.threads && cols(qp) >= f16PanelBytes(n), 'matmul',
+        () => `${w.name} is f16: ${this.threads} threads' panel scratch of ${f16PanelBytes(n)} bytes needed, have ${qp?.shape ?? 'none'}`);
+      this.split('gemm_f16p8', [out.ptr, x.ptr, w.ptr, qp!.ptr, T, n, d], 0, d, T * n * d, ROW_ALIGN, { arg: 3, strideBytes: cols(qp!) });
     } else if (kernel) {
       this.split(kernel, [out.ptr, x.ptr, w.ptr, T, n, d], 0, d, T * n * d);
     } else if (T === 1) {
@@ -139,13 +180,14 @@ export class Ops {
 
   /**
    * outs[i] (T, d_i) = x @ ws[i]ᵀ for up to 3 weights that read the same x (q/k/v, gate/up). Each q8 or q4
-   * token below QGEMM_MIN_T goes through gemv (x quantized once, one job); anything else is one matmul each.
+   * token below QGEMM_MIN_T goes through gemv (x quantized once, one job); from it, x is quantized once for
+   * all of them; anything else is one matmul each.
    */
   matmuls(outs: Tensor[], x: Tensor, ws: Tensor[], T: number): void {
-    const dt = ws[0].dtype;
-    if (T < QGEMM_MIN_T && (dt === 'q8' || dt === 'q4') && ws.length <= 3 && ws.every((w) => w.dtype === dt)) {
+    const dt = ws[0].dtype, quant = (dt === 'q8' || dt === 'q4') && ws.every((w) => w.dtype === dt);
+    if (T < QGEMM_MIN_T && quant && ws.length <= 3) {
       for (let t = 0; t < T; t++) this.gemv(outs.map((o) => rowsFrom(o, t)), rowsFrom(x, t), ws);
-    } else ws.forEach((w, i) => this.matmul(outs[i], x, w, T));
+    } else ws.forEach((w, i) => this.matmul(outs[i], x, w, T, quant && i > 0));
   }
 
   /** One token through up to 3 q8 or q4 weights (d_i, n) of one dtype: x quantized once, their rows split as one job. */

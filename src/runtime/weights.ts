@@ -20,20 +20,49 @@ export function checkQuantize(q: unknown): Quantize {
   return q;
 }
 
+/** How f16 matrices are kept (LoadOptions.f16): f32 panels ('widen'), f16 panels ('keep'), or by size ('auto'). */
+export type F16Weights = 'auto' | 'keep' | 'widen';
+
 /**
- * The decoder's layouts. Matrices: 16-bit checkpoints stay 16-bit (bf16/f16 panels), f32 stays f32
- * (panels), or all become q8/q4. Under q4 the vocabulary tables (embedding, lm_head) are q8, as
- * llama.cpp keeps its token embedding and output at higher precision: they dominate small models'
- * error. Vectors (norms, biases) are f32. The embedding shares the classifier's layout when tied.
+ * Under f16 'auto', f16 matrices are widened to f32 panels at load when together they take at most this
+ * much as f32 (and the plan fits the memory budget); the cost is at most 32 MiB more memory. Widened, they
+ * run at f32's speed by construction. Kept, prefill is close (gemm_f16p8 widens each panel once into
+ * scratch: 0.94-0.98× f32 per matmul, the real all-MiniLM-L6-v2 fp16 at 0.94-0.96× its widened copy on
+ * one thread), but decode widens in registers (shift, mask, rebias multiply: 7 ops per 8 weights against
+ * bf16's 2): 0.8-0.96× f32 while f32 decodes from cache (Qwen2.5-0.5B gate/up, 17 MiB as f32, 1-2
+ * threads, a 32 MiB L3), 1.1-1.4× f32 past it, reading half the bytes (33-266 MiB). Caches differ by
+ * machine (8 MiB to 96 MiB of L3), so small models, where the memory is cheap, take f32's speed.
  */
-export function decoderStorage(quantize: Quantize): Storage {
+export const F16_WIDEN_MAX_BYTES = 64 << 20;
+
+export function checkF16(f: unknown): F16Weights {
+  if (f === undefined) return 'auto';
+  if (f !== 'auto' && f !== 'keep' && f !== 'widen') throw new OptionError(`f16 "${String(f)}" must be 'auto', 'keep' or 'widen'`);
+  return f;
+}
+
+/** Whether f16 matrices of `f16Elements` elements in all are widened at load (before the budget is asked). */
+export function widensF16(f16: F16Weights, f16Elements: number): boolean {
+  return f16 === 'widen' || (f16 === 'auto' && f16Elements > 0 && 4 * f16Elements <= F16_WIDEN_MAX_BYTES);
+}
+
+/** A float matrix's panels: 16-bit checkpoints stay 16-bit, f16 ones unless widened; f32 stays f32. */
+const floatPanels = (src: StDtype, widenF16: boolean): Dtype => (src === 'BF16' ? 'bf16p8' : src === 'F16' && !widenF16 ? 'f16p8' : 'f32p8');
+
+/**
+ * The decoder's layouts. Matrices: float panels (floatPanels), or all q8/q4. Under q4 the vocabulary
+ * tables (embedding, lm_head) are q8, as llama.cpp keeps its token embedding and output at higher
+ * precision: they dominate small models' error. Vectors (norms, biases) are f32. The embedding shares
+ * the classifier's layout when tied. Run as an encoder (`encode`), the token embedding is only looked
+ * up, never a classifier: it keeps its float panels, as an encoder's embedding tables stay f32.
+ */
+export function decoderStorage(quantize: Quantize, widenF16 = false, encode = false): Storage {
   return (hf, shape, src) => {
     if (shape.length !== 2) return 'f32';
-    if (quantize !== 'none') {
-      const vocabTable = hf === 'lm_head.weight' || /(^|\.)embed_tokens\.weight$/.test(hf);
-      return quantize === 'q4' && !vocabTable ? 'q4' : 'q8';
-    }
-    return src === 'BF16' ? 'bf16p8' : src === 'F16' ? 'f16p8' : 'f32p8';
+    const embedding = /(^|\.)embed_tokens\.weight$/.test(hf);
+    if (quantize === 'none' || (encode && embedding)) return floatPanels(src, widenF16);
+    const vocabTable = hf === 'lm_head.weight' || embedding;
+    return quantize === 'q4' && !vocabTable ? 'q4' : 'q8';
   };
 }
 
@@ -88,8 +117,10 @@ export function stagingBytes(shapes: number[][]): number {
 }
 
 /**
- * The encoder's layouts: the linear layers' matrices in the decoder's 8-row panels (16-bit checkpoints
- * stay 16-bit); the embedding tables, read a row at a time, and all vectors stay f32.
+ * The encoder's layouts: the linear layers' matrices as the decoder's float panels, or q8/q4 (run by
+ * qgemm: an encoder's matmuls are all prefill); the embedding tables, read a row at a time, and all
+ * vectors (LayerNorms, biases) stay f32.
  */
-export const encoderStorage: Storage = (hf, shape, src) =>
-  shape.length !== 2 || hf.includes('embeddings.') ? 'f32' : src === 'BF16' ? 'bf16p8' : src === 'F16' ? 'f16p8' : 'f32p8';
+export function encoderStorage(quantize: Quantize, widenF16 = false): Storage {
+  return (hf, shape, src) => shape.length !== 2 || hf.includes('embeddings.') ? 'f32' : quantize === 'none' ? floatPanels(src, widenF16) : quantize;
+}

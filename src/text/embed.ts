@@ -15,7 +15,7 @@ import { TextTokenizer } from './tokenizer.js';
 
 export { POOLINGS, type Pooling } from './pooling.js';
 
-/** loadModel's options; `quantize` is decoder-only for now (an encoder family refuses it). */
+/** loadModel's options; `quantize` makes the linear layers q8/q4 (embedding tables and vectors stay as loaded). */
 export interface EmbedderOptions extends LoadOptions {
   /** Called with each assumption made for a missing file (default: console.warn). */
   onWarning?: (message: string) => void;

@@ -1,4 +1,5 @@
-// The packed-panel float matmuls (matmul_f32p8 / _bf16p8 / _f16p8), their packers and embedding lookups,
+// The packed-panel float matmuls (matmul_f32p8 / _bf16p8 / _f16p8, and gemm_f16p8 through junk-filled scratch),
+// their packers and embedding lookups,
 // against float64 loops over the weights' exact values: every tail of n, of the 8-row panel, of the 4-token
 // tile, partial row ranges (untouched rows stay NaN), packing in row chunks, and dirty padding.
 import { test } from 'uvu';
@@ -58,7 +59,8 @@ function rowRanges(d: number): [number, number][] {
   return ranges;
 }
 
-function check(kind: Kind, T: number, n: number, d: number, seed: number): void {
+/** gemm: f16 through gemm_f16p8, its panels widened into scratch that starts as junk. */
+function check(kind: Kind, T: number, n: number, d: number, seed: number, gemm = false): void {
   const rand = rng(seed);
   const xs = floats(rand, T * n);
   const { bits, vals } = weights(kind, rand, d * n);
@@ -67,6 +69,14 @@ function check(kind: Kind, T: number, n: number, d: number, seed: number): void 
       h.reset(p);
       const w = pack(kind, bits, n, d, p === 'aligned' ? 3 : 16); // partial panels, or whole ones (the transposing path)
       const x = h.f32('x', xs), out = h.f32('out', T * d);
+      if (gemm) {
+        const s = h.alloc('scratch', n * 32);
+        h.bytes().fill(0xa5, s.ptr, s.ptr + s.bytes);
+        const what = `gemm_f16p8 T=${T} n=${n} d=${d} rows [${r0},${r1})`;
+        h.call(what, [out, s], () => k.gemm_f16p8(out.ptr, x.ptr, w.ptr, s.ptr, T, n, d, r0, r1));
+        assertClose(h.label(what), h.read(out), matmul(xs, vals, T, n, d, r0, r1), dotTol(n), d);
+        continue;
+      }
       const what = `matmul_${kind}p8 T=${T} n=${n} d=${d} rows [${r0},${r1})`;
       h.call(what, [out], () => matmulOf(kind)(out.ptr, x.ptr, w.ptr, T, n, d, r0, r1));
       assertClose(h.label(what), h.read(out), matmul(xs, vals, T, n, d, r0, r1), dotTol(n), d);
@@ -100,6 +110,14 @@ for (const kind of ['f32', 'bf16', 'f16'] as const) {
     }
   });
 }
+
+test('gemm_f16p8: every tail of n, of the panel (d) and of the token tile (T), junk scratch', () => {
+  let seed = 101;
+  for (const n of NS) for (const d of DS) check('f16', n % 2 ? 2 : 5, n, d, seed++, true);
+  for (const T of TS) for (const d of [9, 21]) check('f16', T, 33, d, seed++, true);
+  check('f16', 9, 257, 67, 111, true);
+  check('f16', 13, 172, 64, 112, true);
+});
 
 test('pack_f32p8: padding rows of the last panel are zeroed, whatever the memory held', () => {
   const n = 5, d = 11;

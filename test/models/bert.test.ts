@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { bertSpecFromConfig, ConfigError, loadEmbedder, loadEmbedderFrom, SafetensorsError, type Embedder } from '../../src/index.js';
+import { bertSpecFromConfig, ConfigError, cosineSimilarity, loadEmbedder, loadEmbedderFrom, SafetensorsError, type Embedder } from '../../src/index.js';
 import { firstMismatches, fixtureConfig, oracle } from '../paths.js';
 import { rewriteCheckpoint, TINY_BERT, tinyBertFiles } from './bert-files.js';
 
@@ -92,6 +92,36 @@ test('tiny-bert: two threads (heads and matmul rows split) give bit-identical ve
     await e2.dispose();
   }
 });
+
+/**
+ * quantize q8/q4 (the linear layers only; embeddings and vectors stay f32) against the f32 encoder: the
+ * least cosine over the oracle batch and longer texts. Measured 0.999995 (q8) and 0.998798 (q4) on both
+ * modules at 1 and 2 threads; bounds leave 10× that distance from 1.
+ */
+const QUANT_COS = { q8: 0.99995, q4: 0.988 };
+
+for (const quantize of ['q8', 'q4'] as const) {
+  test(`tiny-bert ${quantize}: linear layers quantized, cosine to f32 ≥ ${QUANT_COS[quantize]}; 2 threads give the same vectors as 1`, async () => {
+    const rnd = (n: number, seed: number) => Array.from({ length: n }, (_, t) => 1 + ((seed * 7919 + t * 104729) % 299));
+    const inputs = [...seqs, rnd(40, 1), rnd(128, 2), rnd(3, 3), rnd(17, 4)];
+    const ref = await (await tiny()).embed(inputs);
+    const at: Float32Array[][] = [];
+    for (const threads of [1, 2]) {
+      const e = await loadEmbedder(TINY_BERT, { threads, quantize });
+      e.ops.minParallelWork = 0;
+      try {
+        assert.ok(e.encoder.info.weightBytes < (await tiny()).encoder.info.weightBytes);
+        const v = await e.embed(inputs);
+        v.forEach((row, i) => assert.ok(cosineSimilarity(row, ref[i]) >= QUANT_COS[quantize], `input ${i}: cosine ${cosineSimilarity(row, ref[i])}`));
+        at.push(v);
+        if (threads === 2 && e.encoder.arena.flavor === 'baseline') v.forEach((row, i) => assert.equal(Array.from(row), Array.from(at[0][i]), `threads 2 [${i}]`));
+        else if (threads === 2) v.forEach((row, i) => close(row, Array.from(at[0][i]), `threads 2 [${i}]`, 1e-6));
+      } finally {
+        await e.dispose();
+      }
+    }
+  });
+}
 
 test('tiny-bert: inputs past max_seq_length are truncated and reported', async () => {
   const e = await loadEmbedderFrom(tinyBertFiles({ 'sentence_bert_config.json': '{"max_seq_length": 5}' }), { threads: 1 });

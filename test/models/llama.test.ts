@@ -2,7 +2,7 @@
 // once with the weights as stored and once quantized to q8 at load, each mode with its bounds (bounds.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadModel, generateIds, type Model } from '../../src/index.js';
+import { loadModel, generateIds, MemoryBudgetError, type Model } from '../../src/index.js';
 import { firstMismatches, fixtureModel, oracle, WEIGHTS } from '../paths.js';
 import { BOUNDS, QUANT_MODES, firstDifference, maxAbsDiff, type Mode } from './bounds.js';
 
@@ -12,9 +12,9 @@ const qwen = oracle('tiny-qwen2.json');
 const shipped = `${WEIGHTS}/stories260K`;
 
 const models = new Map<string, Promise<Model>>();
-const load = (dir: string, quantize: Mode) => {
-  const key = `${dir} ${quantize}`;
-  if (!models.has(key)) models.set(key, loadModel(dir, { quantize }));
+const load = (dir: string, quantize: Mode, f16: 'auto' | 'keep' = 'auto') => {
+  const key = `${dir} ${quantize} ${f16}`;
+  if (!models.has(key)) models.set(key, loadModel(dir, { quantize, f16 }));
   return models.get(key)!;
 };
 
@@ -67,9 +67,17 @@ for (const mode of QUANT_MODES) {
     }
   });
 
-  for (const [dir, atol] of [['stories260K-bf16', b.bf16Atol], ['stories260K-f16', b.f16Atol]] as const) {
-    test(`${dir} ${mode}: loads, first 16 greedy ids equal the f32 model's, logits within ${atol}`, async () => {
-      const [m16, m32] = await Promise.all([load(fixtureModel(dir), mode), load(shipped, mode)]);
+  // stories260K-f16 is small enough that f16 'auto' widens it to f32 at load; 'keep' runs the f16 kernels.
+  const sixteen = [['stories260K-bf16', b.bf16Atol, 'auto'], ['stories260K-f16', b.f16Atol, 'auto'],
+    ...(mode === 'none' ? [['stories260K-f16', b.f16Atol, 'keep'] as const] : [])] as const;
+  for (const [dir, atol, f16] of sixteen) {
+    test(`${dir} ${mode}${f16 === 'keep' ? ', kept f16' : ''}: loads, first 16 greedy ids equal the f32 model's, logits within ${atol}`, async () => {
+      const [m16, m32] = await Promise.all([load(fixtureModel(dir), mode, f16), load(shipped, mode)]);
+      if (dir.endsWith('-f16') && mode === 'none') {
+        // Widened: the f32 model's bytes; kept: its matrices at 2 bytes (the norms stay f32).
+        if (f16 === 'auto') assert.is(m16.info.weightBytes, m32.info.weightBytes);
+        else assert.ok(m16.info.weightBytes < 0.55 * m32.info.weightBytes, `${m16.info.weightBytes} of ${m32.info.weightBytes} bytes`);
+      }
       const r = generateIds(m16, m16.session(), [1], { maxTokens: 16 });
       assert.equal(r.ids, greedy.greedy_ids.slice(0, 16));
       const path = [1, ...r.ids];
@@ -77,6 +85,21 @@ for (const mode of QUANT_MODES) {
       if (mode !== 'none') console.log(`  ${dir} ${mode} [${m16.info.simd}]: max |logit − f32 ${mode}| ${maxAbsDiff(a, ref).toExponential(2)} (bound ${atol})`);
       const bad = firstMismatches(a, ref, () => atol);
       assert.equal(bad, [], bad.join('; '));
+    });
+  }
+
+  if (mode === 'none') {
+    test('stories260K-f16: f16 \'auto\' widens only where the memory budget allows; \'widen\' then fails', async () => {
+      // 1 MiB holds the f16 weights (514 KiB) with staging and a one-token plan, not the f32 ones (1026 KiB).
+      const dir = fixtureModel('stories260K-f16'), memoryBudgetBytes = 1 << 20;
+      const kept = await loadModel(dir, { memoryBudgetBytes, threads: 1 });
+      try {
+        assert.is(kept.info.weightBytes, (await load(dir, 'none', 'keep')).info.weightBytes);
+      } finally {
+        await kept.dispose();
+      }
+      const err = await loadModel(dir, { memoryBudgetBytes, threads: 1, f16: 'widen' }).then(() => undefined, (e: unknown) => e);
+      assert.instance(err, MemoryBudgetError);
     });
   }
 

@@ -74,6 +74,27 @@ for (const mode of QUANT_MODES) {
     }
   });
 
+  if (mode === 'none') {
+    test('stories260K-f16 kept f16: 2 threads give the same logits as 1 (prefill: gemm_f16p8, step by step: matmul_f16p8)', async () => {
+      const ids = greedy.greedy_ids.slice(0, 24);
+      const run = async (threads: number) => {
+        const m = await loadModel(fixtureModel('stories260K-f16'), { threads, f16: 'keep' });
+        m.minParallelWork = 0;
+        try {
+          const stepped = m.session();
+          return { flavor: m.info.simd, out: [m.session().prefill(ids, { allLogits: true }), Float32Array.from(ids.flatMap((id: number) => Array.from(stepped.step(id))))] };
+        } finally {
+          await m.dispose();
+        }
+      };
+      const one = await run(1), two = await run(2);
+      for (const [i, how] of ['prefill', 'step by step'].entries()) {
+        const bad = firstMismatches(two.out[i], one.out[i], (w) => THREADS_TOL[one.flavor] * Math.abs(w));
+        assert.equal(bad, [], `${how}: ${bad.join('; ')}`);
+      }
+    });
+  }
+
   test(`session threads ${mode}: 1 on a 2-thread model bypasses the pool and gives the same ids`, async () => {
     await withModel(shipped, 2, mode, (m) => {
       const before = m.pool!.jobs;
