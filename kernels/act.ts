@@ -24,16 +24,16 @@ export function softmax_f32(x: usize, n: i32): void {
 }
 
 /**
- * SiLU-gated MLP activation: out = silu(gate) * up = gate / (1 + e^-gate) * up, four lanes at a time (the
+ * SiLU-gated MLP activation over elements [i0, i1): out = silu(gate) * up = gate / (1 + e^-gate) * up, four lanes at a time (the
  * tail through lane 0, so every element gets the same ops). out may alias gate.
  */
-export function swiglu_f32(out: usize, gate: usize, up: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
+export function swiglu_f32(out: usize, gate: usize, up: usize, i0: i32, i1: i32): void {
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
     const o = <usize>i << 2;
     v128.store(out + o, swiglu_f32x4(v128.load(gate + o), v128.load(up + o)));
   }
-  for (; i < n; i++) {
+  for (; i < i1; i++) {
     const o = <usize>i << 2;
     store<f32>(out + o, f32x4.extract_lane(swiglu_f32x4(f32x4.splat(load<f32>(gate + o)), f32x4.splat(load<f32>(up + o))), 0));
   }

@@ -31,11 +31,11 @@ import { exp_f32x4 } from "./vexp";
   return f32x4.mul(f32x4.mul(x, f32x4.splat(0.5)), onePlusErf);
 }
 
-/** out (n,) = gelu(x (n,)). out may alias x. */
-export function gelu_f32(out: usize, x: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), gelu_f32x4(v128.load(x + (<usize>i << 2))));
-  for (; i < n; i++) {
+/** out[i] = gelu(x[i]) for i in [i0, i1). out may alias x. */
+export function gelu_f32(out: usize, x: usize, i0: i32, i1: i32): void {
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) v128.store(out + (<usize>i << 2), gelu_f32x4(v128.load(x + (<usize>i << 2))));
+  for (; i < i1; i++) {
     const o = <usize>i << 2;
     store<f32>(out + o, f32x4.extract_lane(gelu_f32x4(f32x4.splat(load<f32>(x + o))), 0));
   }
@@ -67,24 +67,24 @@ export function gelu_f32(out: usize, x: usize, n: i32): void {
   return f64x2.min(f64x2.max(y, f64x2.splat(-100)), f64x2.splat(100));
 }
 
-/** out (n,) = gelu_tanh(x (n,)) (transformers' gelu_pytorch_tanh). out may alias x. */
-export function gelu_tanh_f32(out: usize, x: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), gelu_tanh_f32x4(v128.load(x + (<usize>i << 2))));
-  for (; i < n; i++) {
+/** out[i] = gelu_tanh(x[i]) (transformers' gelu_pytorch_tanh) for i in [i0, i1). out may alias x. */
+export function gelu_tanh_f32(out: usize, x: usize, i0: i32, i1: i32): void {
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) v128.store(out + (<usize>i << 2), gelu_tanh_f32x4(v128.load(x + (<usize>i << 2))));
+  for (; i < i1; i++) {
     const o = <usize>i << 2;
     store<f32>(out + o, f32x4.extract_lane(gelu_tanh_f32x4(f32x4.splat(load<f32>(x + o))), 0));
   }
 }
 
-/** Gemma's gated MLP activation: out = gelu_tanh(gate) · up over n elements. out may alias gate. */
-export function geglu_tanh_f32(out: usize, gate: usize, up: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
+/** Gemma's gated MLP activation: out[i] = gelu_tanh(gate[i]) · up[i] for i in [i0, i1). out may alias gate. */
+export function geglu_tanh_f32(out: usize, gate: usize, up: usize, i0: i32, i1: i32): void {
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
     const o = <usize>i << 2;
     v128.store(out + o, f32x4.mul(gelu_tanh_f32x4(v128.load(gate + o)), v128.load(up + o)));
   }
-  for (; i < n; i++) {
+  for (; i < i1; i++) {
     const o = <usize>i << 2;
     store<f32>(out + o, f32x4.extract_lane(gelu_tanh_f32x4(f32x4.splat(load<f32>(gate + o))), 0) * load<f32>(up + o));
   }

@@ -1,12 +1,12 @@
 // LayerNorm over the last dimension of T rows (BERT-family encoders; the decoders use rmsnorm in norm.ts).
 
 /**
- * out[t,:] = (x[t,:] − mean) / sqrt(var + eps) * w + b, var the biased (1/n) variance as in
+ * out[t,:] = (x[t,:] − mean) / sqrt(var + eps) * w + b for rows t in [r0, r1), var the biased (1/n) variance as in
  * torch.nn.LayerNorm. x, out (T, n); w, b (n,). out may alias x.
  */
-export function layernorm_f32(out: usize, x: usize, w: usize, b: usize, n: i32, T: i32, eps: f32): void {
+export function layernorm_f32(out: usize, x: usize, w: usize, b: usize, n: i32, eps: f32, r0: i32, r1: i32): void {
   const rowBytes = <usize>n << 2;
-  for (let t = 0; t < T; t++) {
+  for (let t = r0; t < r1; t++) {
     const xr = x + <usize>t * rowBytes, outr = out + <usize>t * rowBytes;
     // Two passes in f64: BERT's eps is 1e-12, so a cancelling one-pass variance would have no floor.
     let sum: f64 = 0;

@@ -105,10 +105,10 @@ export interface Kernels {
   /** In place: x = softmax(x) over n elements, max subtracted first for stability. */
   softmax_f32(x: number, n: number): void;
   /**
-   * SiLU-gated MLP activation: out = silu(gate) * up = gate / (1 + e^-gate) * up, four lanes at a time (the
+   * SiLU-gated MLP activation over elements [i0, i1): out = silu(gate) * up = gate / (1 + e^-gate) * up, four lanes at a time (the
    * tail through lane 0, so every element gets the same ops). out may alias gate.
    */
-  swiglu_f32(out: number, gate: number, up: number, n: number): void;
+  swiglu_f32(out: number, gate: number, up: number, i0: number, i1: number): void;
   /** Residual add: out = a + b over n elements. out may alias a or b. */
   add_f32(out: number, a: number, b: number, n: number): void;
   /** Bias add over T rows: x[t,:] += b. x (T, n), b (n,). */
@@ -130,17 +130,17 @@ export interface Kernels {
   widen_f16_f32(out: number, src: number, n: number): void;
   // kernels/layernorm.ts
   /**
-   * out[t,:] = (x[t,:] − mean) / sqrt(var + eps) * w + b, var the biased (1/n) variance as in
+   * out[t,:] = (x[t,:] − mean) / sqrt(var + eps) * w + b for rows t in [r0, r1), var the biased (1/n) variance as in
    * torch.nn.LayerNorm. x, out (T, n); w, b (n,). out may alias x.
    */
-  layernorm_f32(out: number, x: number, w: number, b: number, n: number, T: number, eps: number): void;
+  layernorm_f32(out: number, x: number, w: number, b: number, n: number, eps: number, r0: number, r1: number): void;
   // kernels/gelu.ts
-  /** out (n,) = gelu(x (n,)). out may alias x. */
-  gelu_f32(out: number, x: number, n: number): void;
-  /** out (n,) = gelu_tanh(x (n,)) (transformers' gelu_pytorch_tanh). out may alias x. */
-  gelu_tanh_f32(out: number, x: number, n: number): void;
-  /** Gemma's gated MLP activation: out = gelu_tanh(gate) · up over n elements. out may alias gate. */
-  geglu_tanh_f32(out: number, gate: number, up: number, n: number): void;
+  /** out[i] = gelu(x[i]) for i in [i0, i1). out may alias x. */
+  gelu_f32(out: number, x: number, i0: number, i1: number): void;
+  /** out[i] = gelu_tanh(x[i]) (transformers' gelu_pytorch_tanh) for i in [i0, i1). out may alias x. */
+  gelu_tanh_f32(out: number, x: number, i0: number, i1: number): void;
+  /** Gemma's gated MLP activation: out[i] = gelu_tanh(gate[i]) · up[i] for i in [i0, i1). out may alias gate. */
+  geglu_tanh_f32(out: number, gate: number, up: number, i0: number, i1: number): void;
   // kernels/encoder_attention.ts
   /**
    * For sequences s < nSeq occupying rows [offs[s], offs[s+1]), query rows in them and heads h in [h0, h1):

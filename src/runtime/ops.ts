@@ -77,6 +77,15 @@ export function allocMatmulScratch(arena: Arena, plan: RegionPlan[], threads: nu
 /** Default Ops.minParallelWork: 64K multiply-adds, a few microseconds of one core's SIMD. */
 export const MIN_PARALLEL_WORK = 1 << 16;
 
+/**
+ * The activations and LayerNorm are split across the threads too: unsplit, BERT's erf GELU alone took 15 %
+ * of the real MiniLM's time on 256-token documents at 2 threads. Their cost per element in multiply-add
+ * units, for split()'s threshold (the erf and tanh forms run an exp, a division and a polynomial).
+ */
+const GELU_COST = 16, SWIGLU_COST = 8, LAYERNORM_COST = 4;
+/** Element chunks in whole cache lines (16 f32), so no two threads write one line. */
+const ELEMENT_ALIGN = 16;
+
 /** A session's scratch for q8/q4 and f16 matmuls (matmulScratchPlan); absent for f32 and bf16 weights. */
 export interface QuantScratch {
   /** Activations quantized once per q8/q4 matmul (ggml's wdata), (actQuantBytes(C, widest n),) bytes. */
@@ -138,6 +147,11 @@ export class Ops {
   split(kernel: keyof Kernels, args: number[], lo: number, hi: number, work: number, align = ROW_ALIGN, scratch?: Scratch): void {
     if (this.pool && this.threads > 1 && hi - lo > align && work >= this.minParallelWork) this.pool.run(kernel, args, lo, hi, this.threads, align, scratch);
     else (this.k[kernel] as (...a: number[]) => void)(...args, lo, hi);
+  }
+
+  /** An activation over elements [0, n), split across the threads in whole vectors when `cost` × n is worth it. */
+  private elementwise(kernel: keyof Kernels, args: number[], n: number, cost: number): void {
+    this.split(kernel, args, 0, n, cost * n, ELEMENT_ALIGN);
   }
 
   /**
@@ -294,7 +308,7 @@ export class Ops {
 
   /** out = silu(gate) * up over the first T rows. */
   swiglu(out: Tensor, gate: Tensor, up: Tensor, T: number): void {
-    this.k.swiglu_f32(out.ptr, gate.ptr, up.ptr, T * cols(gate));
+    this.elementwise('swiglu_f32', [out.ptr, gate.ptr, up.ptr], T * cols(gate), SWIGLU_COST);
   }
 
   /** Residual: out = a + b over the first T rows. */
@@ -312,26 +326,26 @@ export class Ops {
   layernorm(out: Tensor, x: Tensor, w: Tensor, b: Tensor, T: number, eps: number): void {
     check(cols(x) === w.shape[0] && cols(x) === b.shape[0] && cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'layernorm',
       () => `${x.name} ${x.shape} with ${w.name} ${w.shape}, ${b.name} ${b.shape} for ${T} rows`);
-    this.k.layernorm_f32(out.ptr, x.ptr, w.ptr, b.ptr, cols(x), T, eps);
+    this.split('layernorm_f32', [out.ptr, x.ptr, w.ptr, b.ptr, cols(x), eps], 0, T, LAYERNORM_COST * T * cols(x), 1);
   }
 
   /** out = gelu(x) (erf form) over the first T rows. out may alias x. */
   gelu(out: Tensor, x: Tensor, T: number): void {
     check(cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'gelu', () => `${out.name} ${out.shape} = gelu(${x.name} ${x.shape}) for ${T} rows`);
-    this.k.gelu_f32(out.ptr, x.ptr, T * cols(x));
+    this.elementwise('gelu_f32', [out.ptr, x.ptr], T * cols(x), GELU_COST);
   }
 
   /** out = gelu_tanh(x) (transformers' gelu_pytorch_tanh) over the first T rows. out may alias x. */
   geluTanh(out: Tensor, x: Tensor, T: number): void {
     check(cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'geluTanh', () => `${out.name} ${out.shape} = gelu_tanh(${x.name} ${x.shape}) for ${T} rows`);
-    this.k.gelu_tanh_f32(out.ptr, x.ptr, T * cols(x));
+    this.elementwise('gelu_tanh_f32', [out.ptr, x.ptr], T * cols(x), GELU_COST);
   }
 
   /** out = gelu_tanh(gate) * up over the first T rows (Gemma's MLP). out may alias gate. */
   geglu(out: Tensor, gate: Tensor, up: Tensor, T: number): void {
     check([out, up].every((t) => cols(t) === cols(gate) && T <= rows(t)) && T <= rows(gate), 'geglu',
       () => `${out.name} ${out.shape} = gelu_tanh(${gate.name} ${gate.shape}) * ${up.name} ${up.shape} for ${T} rows`);
-    this.k.geglu_tanh_f32(out.ptr, gate.ptr, up.ptr, T * cols(gate));
+    this.elementwise('geglu_tanh_f32', [out.ptr, gate.ptr, up.ptr], T * cols(gate), GELU_COST);
   }
 
   /** In place over the first T rows: x = tanh(x / cap) * cap (Gemma 2's final_logit_softcapping). */

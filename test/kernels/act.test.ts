@@ -42,7 +42,7 @@ function checkSwiglu(gs: Float32Array, us: Float32Array, aliasGate: boolean, wha
   for (const p of PLACEMENTS) {
     h.reset(p);
     const gate = h.f32('gate', gs), up = h.f32('up', us), out = aliasGate ? gate : h.f32('out', gs.length);
-    h.call(what, [out], () => k.swiglu_f32(out.ptr, gate.ptr, up.ptr, gs.length));
+    h.call(what, [out], () => k.swiglu_f32(out.ptr, gate.ptr, up.ptr, 0, gs.length));
     assertClose(h.label(what), h.read(out), ref, SWIGLU_TOL);
   }
 }
@@ -59,6 +59,17 @@ test('swiglu_f32: every tail of n, and out = gate', () => {
 test('swiglu_f32: saturating gates', () => {
   const gs = Float32Array.of(-100, -20, -1e-3, 0, 1e-3, 20, 100), us = Float32Array.of(1, -2, 3, 4, -5, 6, -7);
   checkSwiglu(gs, us, false, 'swiglu_f32 gates ±100, ±20, ±1e-3, 0');
+});
+
+test('swiglu_f32: a range [i0, i1) writes those elements only (how the pool splits it)', () => {
+  const n = 64, rand = rng(n), gs = floats(rand, n, -8, 8), us = floats(rand, n, -2, 2), ref = swiglu(gs, us);
+  for (const [i0, i1] of [[0, 16], [16, 64], [5, 38]]) {
+    h.reset(PLACEMENTS[0]);
+    const gate = h.f32('gate', gs), up = h.f32('up', us), out = h.f32('out', gs.map(() => -1));
+    const what = `swiglu_f32 [${i0}, ${i1}) of ${n}`;
+    h.call(what, [out], () => k.swiglu_f32(out.ptr, gate.ptr, up.ptr, i0, i1));
+    assertClose(h.label(what), h.read(out), ref.map((r, i) => (i >= i0 && i < i1 ? r : -1)), SWIGLU_TOL);
+  }
 });
 
 function checkAdd(n: number, alias: 'none' | 'a' | 'b'): void {

@@ -19,7 +19,7 @@ function check(xs: Float32Array, what: string, inPlace = false): void {
   for (const p of PLACEMENTS) {
     h.reset(p);
     const x = h.f32('x', xs), out = inPlace ? x : h.f32('out', xs.length);
-    h.call(what, [out], () => k.gelu_f32(out.ptr, x.ptr, xs.length));
+    h.call(what, [out], () => k.gelu_f32(out.ptr, x.ptr, 0, xs.length));
     assertClose(h.label(what), h.read(out), ref, GELU_TOL);
   }
 }
@@ -46,12 +46,24 @@ test('gelu_f32: a dense sweep over [-10, 10], zero, and in place', () => {
 // The erf form differs by up to ~4e-4, and 1 + tanh(u) computed in f32 is 100% off below x ≈ −5.
 const GELU_TANH_TOL: Tol = { rtol: 1e-6, atol: 1e-30 };
 
+test('gelu_f32 and gelu_tanh_f32: a range [i0, i1) writes those elements only (how the pool splits them)', () => {
+  const n = 64, xs = floats(rng(9), n, -6, 6);
+  for (const [name, ref] of [['gelu_f32', gelu(xs)], ['gelu_tanh_f32', geluTanh(xs)]] as const) {
+    for (const [i0, i1] of [[0, 16], [16, 64], [5, 38]]) {
+      h.reset(PLACEMENTS[0]);
+      const x = h.f32('x', xs), out = h.f32('out', xs.map(() => -1)), what = `${name} [${i0}, ${i1}) of ${n}`;
+      h.call(what, [out], () => k[name](out.ptr, x.ptr, i0, i1));
+      assertClose(h.label(what), h.read(out), ref.map((r, i) => (i >= i0 && i < i1 ? r : -1)), GELU_TOL);
+    }
+  }
+});
+
 function checkTanh(xs: Float32Array, what: string, inPlace = false): void {
   const ref = geluTanh(xs);
   for (const p of PLACEMENTS) {
     h.reset(p);
     const x = h.f32('x', xs), out = inPlace ? x : h.f32('out', xs.length);
-    h.call(what, [out], () => k.gelu_tanh_f32(out.ptr, x.ptr, xs.length));
+    h.call(what, [out], () => k.gelu_tanh_f32(out.ptr, x.ptr, 0, xs.length));
     assertClose(h.label(what), h.read(out), ref, GELU_TANH_TOL);
   }
 }
@@ -76,7 +88,7 @@ test('geglu_tanh_f32: every tail of n, out separate and out = gate', () => {
         h.reset(p);
         const gate = h.f32('gate', gs), up = h.f32('up', us), out = alias ? gate : h.f32('out', n);
         const what = `geglu_tanh_f32 n=${n}${alias ? ' out = gate' : ''}`;
-        h.call(what, [out], () => k.geglu_tanh_f32(out.ptr, gate.ptr, up.ptr, n));
+        h.call(what, [out], () => k.geglu_tanh_f32(out.ptr, gate.ptr, up.ptr, 0, n));
         // One more f32 multiply than gelu_tanh.
         assertClose(h.label(what), h.read(out), ref, GELU_TANH_TOL);
       }
