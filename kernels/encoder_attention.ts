@@ -12,8 +12,10 @@ import { exp_f32x4 } from "./vexp";
  *   kh = h / (nHeads / nKvHeads) is the key/value head that query head h shares (grouped-query attention).
  * q, out (N, nHeads*headDim) and k, v (N, nKvHeads*headDim) with N = offs[nSeq]; offs (nSeq + 1,) i32,
  * non-decreasing, offs[0] = 0;
- * att: scratch of at least L·(headDim + 1) floats, L the longest sequence: one row of scores, then
+ * att: scratch of at least L·(headDim + QT) floats, L the longest sequence: QT rows of scores, then
  * the sequence's keys for one head transposed, (headDim, len), so scores come four keys per lane op.
+ * Without a band, QT queries go together: each pass over a head's keys and values (twice L1 at 256 rows)
+ * serves QT rows, not one (the real MiniLM's attention ran at 12 GFLOP/s a thread, bound by L2).
  */
 export function encoder_attention_f32(out: usize, q: usize, k: usize, v: usize, att: usize, offs: usize,
                                       nSeq: i32, nHeads: i32, nKvHeads: i32, headDim: i32, scale: f32, left: i32,
@@ -23,12 +25,21 @@ export function encoder_attention_f32(out: usize, q: usize, k: usize, v: usize, 
   for (let s = 0; s < nSeq; s++) {
     const r0 = load<i32>(offs + (<usize>s << 2)), len = load<i32>(offs + (<usize>(s + 1) << 2)) - r0;
     const ks = k + <usize>r0 * kvRowBytes, vs = v + <usize>r0 * kvRowBytes;
-    const kt = att + (<usize>len << 2), ktRow = <usize>len << 2;
+    const kt = att + (<usize>(QT * len) << 2), ktRow = <usize>len << 2;
     let transposed = -1; // the kv head whose keys kt holds: query heads of one group share them
     for (let h = h0; h < h1; h++) {
       const kh = h / group, ho = <usize>(h * headDim) << 2, kvo = <usize>(kh * headDim) << 2;
       if (kh != transposed) { transpose_head(kt, ks + kvo, kvRowBytes, headDim, len); transposed = kh; }
-      for (let i = 0; i < len; i++) {
+      let i = 0;
+      if (left < 0 && right < 0) {
+        for (; i + QT <= len; i += QT) {
+          const t = <usize>(r0 + i) * rowBytes + ho;
+          scores4(att, q + t, rowBytes, kt, ktRow, headDim, len, scale);
+          for (let r = 0; r < QT; r++) softmax_f32x4(att + (<usize>(r * len) << 2), len);
+          weighted_rows4(out + t, rowBytes, att, ktRow, vs + kvo, kvRowBytes, headDim, len);
+        }
+      }
+      for (; i < len; i++) {
         const lo = left < 0 ? 0 : max(0, i - left), n = (right < 0 ? len : min(len, i + right + 1)) - lo;
         const t = <usize>(r0 + i) * rowBytes + ho;
         scores(att, q + t, kt + (<usize>lo << 2), ktRow, headDim, n, scale);
@@ -37,6 +48,66 @@ export function encoder_attention_f32(out: usize, q: usize, k: usize, v: usize, 
       }
     }
   }
+}
+
+/** Queries per pass over a head's keys and values when no band limits them. */
+const QT: i32 = 4;
+
+/**
+ * scores for QT queries (rows qRowBytes apart from qh) against all len keys: score row r at att + r·ktRow.
+ * 8 keys a pass: 8 accumulators (4 queries × 2 vectors), 2 key loads and 4 splats per multiply-add round.
+ */
+function scores4(att: usize, qh: usize, qRowBytes: usize, kt: usize, ktRow: usize, headDim: i32, len: i32, scale: f32): void {
+  const vs = f32x4.splat(scale);
+  const q1 = qh + qRowBytes, q2 = q1 + qRowBytes, q3 = q2 + qRowBytes;
+  let i = 0;
+  for (; i + 8 <= len; i += 8) {
+    let a0 = f32x4.splat(0), b0 = f32x4.splat(0), a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0), b2 = f32x4.splat(0), a3 = f32x4.splat(0), b3 = f32x4.splat(0);
+    let kj = kt + (<usize>i << 2);
+    for (let j = 0; j < headDim; j++, kj += ktRow) {
+      const k0 = v128.load(kj), k1 = v128.load(kj, 16), jo = <usize>j << 2;
+      let x = f32x4.splat(load<f32>(qh + jo)); a0 = madd(x, k0, a0); b0 = madd(x, k1, b0);
+      x = f32x4.splat(load<f32>(q1 + jo)); a1 = madd(x, k0, a1); b1 = madd(x, k1, b1);
+      x = f32x4.splat(load<f32>(q2 + jo)); a2 = madd(x, k0, a2); b2 = madd(x, k1, b2);
+      x = f32x4.splat(load<f32>(q3 + jo)); a3 = madd(x, k0, a3); b3 = madd(x, k1, b3);
+    }
+    const o = att + (<usize>i << 2);
+    v128.store(o, f32x4.mul(a0, vs)); v128.store(o, f32x4.mul(b0, vs), 16);
+    v128.store(o + ktRow, f32x4.mul(a1, vs)); v128.store(o + ktRow, f32x4.mul(b1, vs), 16);
+    v128.store(o + 2 * ktRow, f32x4.mul(a2, vs)); v128.store(o + 2 * ktRow, f32x4.mul(b2, vs), 16);
+    v128.store(o + 3 * ktRow, f32x4.mul(a3, vs)); v128.store(o + 3 * ktRow, f32x4.mul(b3, vs), 16);
+  }
+  // The last len % 8 keys, one query at a time.
+  if (i < len) for (let r = 0; r < QT; r++) scores(att + <usize>r * ktRow + (<usize>i << 2), qh + <usize>r * qRowBytes, kt + (<usize>i << 2), ktRow, headDim, len - i, scale);
+}
+
+/**
+ * out rows r < QT (outRowBytes apart) = Σ_i a_r[i] · v_i, a_r at a + r·aRow: 8 columns a pass over the
+ * keys, so each value row is loaded once for four queries.
+ */
+function weighted_rows4(out: usize, outRowBytes: usize, a: usize, aRow: usize, v: usize, stride: usize, n: i32, len: i32): void {
+  const a1 = a + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
+  let j = 0;
+  for (; j + 8 <= n; j += 8) {
+    let c0 = f32x4.splat(0), d0 = f32x4.splat(0), c1 = f32x4.splat(0), d1 = f32x4.splat(0);
+    let c2 = f32x4.splat(0), d2 = f32x4.splat(0), c3 = f32x4.splat(0), d3 = f32x4.splat(0);
+    let vi = v + (<usize>j << 2);
+    for (let i = 0; i < len; i++, vi += stride) {
+      const v0 = v128.load(vi), v1 = v128.load(vi, 16), io = <usize>i << 2;
+      let x = f32x4.splat(load<f32>(a + io)); c0 = madd(x, v0, c0); d0 = madd(x, v1, d0);
+      x = f32x4.splat(load<f32>(a1 + io)); c1 = madd(x, v0, c1); d1 = madd(x, v1, d1);
+      x = f32x4.splat(load<f32>(a2 + io)); c2 = madd(x, v0, c2); d2 = madd(x, v1, d2);
+      x = f32x4.splat(load<f32>(a3 + io)); c3 = madd(x, v0, c3); d3 = madd(x, v1, d3);
+    }
+    const o = out + (<usize>j << 2);
+    v128.store(o, c0); v128.store(o, d0, 16);
+    v128.store(o + outRowBytes, c1); v128.store(o + outRowBytes, d1, 16);
+    v128.store(o + 2 * outRowBytes, c2); v128.store(o + 2 * outRowBytes, d2, 16);
+    v128.store(o + 3 * outRowBytes, c3); v128.store(o + 3 * outRowBytes, d3, 16);
+  }
+  // The last n % 8 columns, one query at a time.
+  if (j < n) for (let r = 0; r < QT; r++) weighted_rows(out + <usize>r * outRowBytes + (<usize>j << 2), a + <usize>r * aRow, v + (<usize>j << 2), stride, n - j, len);
 }
 
 /** kt (headDim, len) = the headDim columns starting at k, over len rows of rowBytes each. */

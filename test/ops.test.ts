@@ -11,7 +11,7 @@ import { rope } from '../kernels/ref/rope.js';
 import { geglu, geluTanh } from '../kernels/ref/gelu.js';
 import { Arena, type Tensor } from '../src/runtime/arena.js';
 import { ShapeError } from '../src/errors.js';
-import { Ops } from '../src/runtime/ops.js';
+import { encoderAttentionFloats, Ops } from '../src/runtime/ops.js';
 import { kernelModule } from '../src/runtime/wasm.js';
 import { rng } from './paths.js';
 
@@ -140,7 +140,7 @@ test('encoderAttention: defaults are bidirectional with 1/√headDim; scale and 
   const lens = [5, 3], N = 8, nHeads = 2, hd = 4, dim = nHeads * hd;
   const qs = randoms(N * dim, 40, -3, 3), ks = randoms(N * dim, 41), vs = randoms(N * dim, 42);
   const q = tensor('q', N, dim, qs), k = tensor('k', N, dim, ks), v = tensor('v', N, dim, vs), out = tensor('out', N, dim);
-  const att = tensor('att', 1, 5 * (hd + 1)), offs = arena.tensor('offs', 3);
+  const att = tensor('att', 1, encoderAttentionFloats(5, hd)), offs = arena.tensor('offs', 3);
   new Int32Array(arena.memory.buffer, offs.ptr, 3).set([0, 5, 8]);
   ops.encoderAttention(out, q, k, v, att, offs, [0, 5, 8], nHeads, hd);
   assertNear('defaults', read(out), encoderAttention(qs, ks, vs, { lens, nHeads, headDim: hd }));

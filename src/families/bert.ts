@@ -2,7 +2,7 @@
 // over a packed batch of sequences. Post-LayerNorm blocks, GELU (erf), bidirectional attention. Never touches file bytes.
 import { ConfigError } from '../errors.js';
 import type { Arena, RegionPlan, Tensor } from '../runtime/arena.js';
-import { rowsFrom, type Ops } from '../runtime/ops.js';
+import { encoderAttentionFloats, rowsFrom, type Ops } from '../runtime/ops.js';
 import { fieldReader, show, type Json } from './config.js';
 import { gather, type FamilyRecord, type WeightEntry } from './family.js';
 
@@ -153,14 +153,14 @@ export interface EncoderState {
   attnOut: Tensor;  // (N, dim) attention output, input of wo
   xb: Tensor;       // (N, dim) a sublayer's output before the residual add
   hb: Tensor;       // (N, hiddenDim) gelu(w1 · x + b1)
-  att: Tensor;      // (threads, L·(headDim + 1)) per thread: one query's scores, one head's keys transposed
+  att: Tensor;      // (threads, L·(headDim + 4)) per thread: four queries' scores, one head's keys transposed
   offs: Tensor;     // (S + 1,) i32: sequence s is rows [offs[s], offs[s+1]) (the attention mask)
 }
 
 function stateShapes(spec: BertSpec, N: number, S: number, L: number, threads: number): [string, number, number][] {
   const { dim, hiddenDim, headDim } = spec;
   return [['x', N, dim], ['q', N, dim], ['k', N, dim], ['v', N, dim], ['attnOut', N, dim], ['xb', N, dim],
-    ['hb', N, hiddenDim], ['att', threads, L * (headDim + 1)], ['offs', S + 1, 1]];
+    ['hb', N, hiddenDim], ['att', threads, encoderAttentionFloats(L, headDim)], ['offs', S + 1, 1]];
 }
 
 /** The regions an EncoderState needs, for planning memory before anything is allocated. */

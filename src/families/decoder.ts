@@ -2,7 +2,7 @@
 // with feature flags (tinygrad's TransformerConfig), the run state, and one forward pass. A family file
 // reads its config into a DecoderSpec and names its checkpoint tensors; nothing here touches file bytes.
 import type { Arena, RegionPlan, Tensor } from '../runtime/arena.js';
-import { rowsFrom, type Ops } from '../runtime/ops.js';
+import { encoderAttentionFloats, rowsFrom, type Ops } from '../runtime/ops.js';
 import { RopeTable, type RopeSpec } from './rope.js';
 import { gather, type FamilyRecord, type WeightEntry } from './family.js';
 
@@ -375,7 +375,7 @@ export function logitsRows(ops: Ops, spec: DecoderSpec, w: DecoderWeights, s: Ba
 export interface EncodeState extends Activations { N: number; S: number; L: number; att: Tensor; offs: Tensor }
 
 const encodeShapes = (spec: DecoderSpec, N: number, S: number, L: number, threads: number) =>
-  [...activationShapes(spec, N), ['att', threads, L * (spec.headDim + 1)], ['offs', S + 1, 1]] as [string, number, number][];
+  [...activationShapes(spec, N), ['att', threads, encoderAttentionFloats(L, spec.headDim)], ['offs', S + 1, 1]] as [string, number, number][];
 
 export function planEncodeState(spec: DecoderSpec, N: number, S: number, L: number, threads = 1): RegionPlan[] {
   return encodeShapes(spec, N, S, L, threads).map(([name, r, c]) => ({ name, bytes: r * c * 4 }));

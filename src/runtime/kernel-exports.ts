@@ -149,8 +149,10 @@ export interface Kernels {
    *   kh = h / (nHeads / nKvHeads) is the key/value head that query head h shares (grouped-query attention).
    * q, out (N, nHeads*headDim) and k, v (N, nKvHeads*headDim) with N = offs[nSeq]; offs (nSeq + 1,) i32,
    * non-decreasing, offs[0] = 0;
-   * att: scratch of at least L·(headDim + 1) floats, L the longest sequence: one row of scores, then
+   * att: scratch of at least L·(headDim + QT) floats, L the longest sequence: QT rows of scores, then
    * the sequence's keys for one head transposed, (headDim, len), so scores come four keys per lane op.
+   * Without a band, QT queries go together: each pass over a head's keys and values (twice L1 at 256 rows)
+   * serves QT rows, not one (the real MiniLM's attention ran at 12 GFLOP/s a thread, bound by L2).
    */
   encoder_attention_f32(out: number, q: number, k: number, v: number, att: number, offs: number, nSeq: number,
     nHeads: number, nKvHeads: number, headDim: number, scale: number, left: number, right: number, h0: number,

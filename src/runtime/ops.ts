@@ -74,6 +74,9 @@ export function allocMatmulScratch(arena: Arena, plan: RegionPlan[], threads: nu
   return { wdata: t('wdata', false), qpanel: t('qpanel', true) };
 }
 
+/** Floats of one thread's encoderAttention scratch: QT (kernels/encoder_attention.ts: 4) rows of scores, a head's keys transposed. */
+export const encoderAttentionFloats = (longest: number, headDim: number) => longest * (headDim + 4);
+
 /** Default Ops.minParallelWork: 64K multiply-adds, a few microseconds of one core's SIMD. */
 export const MIN_PARALLEL_WORK = 1 << 16;
 
@@ -364,8 +367,8 @@ export class Ops {
    * Attention within each sequence of a packed batch: sequence s is rows [offsets[s], offsets[s+1]) of
    * q, k, v, out (N, nHeads * headDim); `offs` holds the same offsets as i32 in the arena. By default
    * bidirectional over the whole sequence with scores scaled by 1/√headDim; `opts` sets the scale and a band
-   * (EncoderAttentionOptions). att holds one row per thread, (threads, ≥ longest · (headDim + 1)): scores
-   * and a head's transposed keys.
+   * (EncoderAttentionOptions). att holds one row per thread, (threads, ≥ encoderAttentionFloats(longest, headDim)): four
+   * queries' scores and a head's transposed keys.
    */
   encoderAttention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, att: Tensor, offs: Tensor,
                    offsets: ArrayLike<number>, nHeads: number, headDim: number, opts: EncoderAttentionOptions = {}): void {
@@ -379,8 +382,8 @@ export class Ops {
     check(ordered && offs.shape[0] >= nSeq + 1, 'encoderAttention', () => `offsets [${Array.from(offsets)}] in ${offs.name} ${offs.shape}`);
     check(Number.isInteger(left) && Number.isInteger(right), 'encoderAttention', () => `band left ${left}, right ${right}: integers (negative: unlimited)`);
     check([out, q].every((t) => cols(t) === nHeads * headDim && rows(t) >= N) && [k, v].every((t) => cols(t) === nKvHeads * headDim && rows(t) >= N) &&
-      nHeads % nKvHeads === 0 && attRow >= longest * (headDim + 1) && rows(att) >= this.threads, 'encoderAttention',
-      () => `${N} rows of ${nHeads}×${headDim} in ${q.name} ${q.shape}, of ${nKvHeads}×${headDim} in ${k.name} ${k.shape}, longest sequence ${longest} × (headDim + 1) and ${this.threads} threads in ${att.name} ${att.shape}`);
+      nHeads % nKvHeads === 0 && attRow >= encoderAttentionFloats(longest, headDim) && rows(att) >= this.threads, 'encoderAttention',
+      () => `${N} rows of ${nHeads}×${headDim} in ${q.name} ${q.shape}, of ${nKvHeads}×${headDim} in ${k.name} ${k.shape}, longest sequence ${longest} × (headDim + 4) and ${this.threads} threads in ${att.name} ${att.shape}`);
     const band = (left < 0 ? longest : Math.min(longest, left + 1)) + (right < 0 ? longest : Math.min(longest, right)); // keys per query at most
     this.split('encoder_attention_f32', [out.ptr, q.ptr, k.ptr, v.ptr, att.ptr, offs.ptr, nSeq, nHeads, nKvHeads, headDim, scale, left, right], 0, nHeads,
       2 * N * Math.min(longest, band) * nHeads * headDim, 1, { arg: 4, strideBytes: attRow * 4 });

@@ -25,7 +25,7 @@ function check(s: PackedAttention, h0: number, h1: number, seed: number): void {
   for (const p of PLACEMENTS) {
     h.reset(p);
     const q = h.f32('q', qs), kb = h.f32('k', ks), vb = h.f32('v', vs);
-    const att = h.f32('att', Math.max(1, ...lens) * (headDim + 1)), out = h.f32('out', N * dim);
+    const att = h.f32('att', Math.max(1, ...lens) * (headDim + 4)), out = h.f32('out', N * dim);
     const offs = h.alloc('offs', 4 * offsets.length);
     new Int32Array(h.memory.buffer, offs.ptr, offsets.length).set(offsets);
     const what = `encoder_attention_f32 lens=[${lens}] nHeads=${nHeads}/${nKvHeads} headDim=${headDim} scale=${scale} band [${left}, ${right}] heads [${h0},${h1})`;
