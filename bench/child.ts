@@ -19,7 +19,7 @@ async function tide(job: Job): Promise<Measured> {
   for (let r = -1; r < job.runs; r++) {
     s.reset();
     const t1 = performance.now();
-    let logits = s.prefill(prompt, { out });
+    let logits = s.prefill(r < 0 && job.warmPrompt ? prompt.slice(0, job.warmPrompt) : prompt, { out });
     const t2 = performance.now();
     for (let i = 0; i < (r < 0 ? WARM_DECODE : job.decode); i++) logits = s.step(argmax(logits), out);
     const t3 = performance.now();
@@ -28,7 +28,7 @@ async function tide(job: Job): Promise<Measured> {
   const info = { weightBytes: m.info.weightBytes, kvBytes: (job.prompt + job.decode) * m.info.kvBytesPerToken, simd: m.info.simd,
     wasmBytes: m.arena.memory.buffer.byteLength };
   await m.dispose();
-  return { loadMs, prefill: median(prefill), decode: median(decode), prefillRuns: prefill, decodeRuns: decode, ...info };
+  return { loadMs, prefill: median(prefill), decode: job.decode ? median(decode) : undefined, prefillRuns: prefill, decodeRuns: decode, ...info };
 }
 
 const job = JSON.parse(process.argv[2]) as Job;

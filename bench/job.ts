@@ -13,6 +13,7 @@ export interface Job {
   runs: number;
   prompt: number;        // prompt tokens
   decode: number;        // generated tokens (0: prefill only)
+  warmPrompt?: number;   // Tide: the untimed warm-up prefills only this many of the prompt's tokens (long-prompt rows)
 }
 
 export interface Measured {

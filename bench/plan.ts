@@ -25,6 +25,13 @@ const QWEN_PEERS = { shape: 'Qwen2.5-0.5B', runs: 5, decode: 16, nativeDecode: 3
  * measured side by side: llama.cpp's workers spin between graphs while Node's main thread, which feeds
  * each token, needs a core), so the llama shapes get 1-thread rows too, and the targets take its best.
  */
+/**
+ * Issue 15's prefill at 512 and 2048 tokens, SmolLM2-135M at 2 threads, prefill only, kept light (~50 s in
+ * all): 512 tokens f32 and q8, 3 runs each (~3 s a run); 2048 tokens q8 only, one run (~30 s on 2 busy
+ * cores: attention grows with the square of the prompt). f32 at 2048 (~45 s a run) is left out.
+ */
+export const LONG_PREFILLS: [Job['quant'], number, number][] = [['none', 512, 3], ['q8', 512, 3], ['q8', 2048, 1]];
+
 const LLAMACPP_NOTE = 'node-llama-cpp 3.22.1, prebuilt CPU binary (native llama.cpp)';
 
 export async function plan(shape: Shape, dir: string, config: Record<string, any>,
@@ -40,7 +47,13 @@ export async function plan(shape: Shape, dir: string, config: Record<string, any
     job: { ...base, engine: 'tide', quant, dtype: quant === 'none' ? shape.fileDtype.toLowerCase() : quant, threads }, timeoutS, note,
   });
   // SmolLM2-135M carries the targets: every variant. The 1.5B shape: q8 only (a run takes minutes).
-  if (shape.name === 'SmolLM2-135M') { tide('none', 1); tide('none', 2); tide('q8', 1); tide('q8', 2); tide('q4', 2); }
+  if (shape.name === 'SmolLM2-135M') {
+    tide('none', 1); tide('none', 2); tide('q8', 1); tide('q8', 2); tide('q4', 2);
+    if (!o.quick) for (const [quant, prompt, runs] of LONG_PREFILLS) {
+      out.push({ job: { ...base, engine: 'tide', quant, dtype: quant === 'none' ? 'f32' : quant, threads: 2, prompt, runs, decode: 0, warmPrompt: 128 }, timeoutS,
+        note: `prefill only: a ${prompt}-token prompt, ${runs} run${runs > 1 ? 's' : ''} after an untimed 128-token one (light: issue 15's long prefills)` });
+    }
+  }
   else if (shape.fileDtype === 'F32') { tide('none', 1); tide('none', 2); tide('q8', 2); tide('q4', 2); }
   else if (big) tide('q8', 2);
   else { tide('q8', 2); tide('none', 2); tide('q4', 2); }

@@ -30,7 +30,7 @@ const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 
 /**
  * A row's job gets at most what is left of this; after the rows run the same-weights check, the
- * random-weight embedding rows (~70 s), the real MiniLM's six (~100 s) and the real configs (~4 minutes).
+ * random-weight embedding rows (~70 s), the real MiniLM's six (three workloads each) and the real configs (~4 minutes).
  */
 const BUDGET_S = 700;
 
@@ -101,12 +101,14 @@ const check = checkSameWeights();
 if (check) console.error(`[${elapsed()}] same weights: ${check}`);
 // Issue 5's rows: sentence embeddings for an all-MiniLM-L6-v2-shaped encoder, Tide next to onnxruntime-web.
 const embed = only ? undefined : await benchEmbed({ quick, log: (s) => console.error(`[${elapsed()}] ${s}`) });
-// The real all-MiniLM-L6-v2 on real text: Tide f32 / fp16 / q8 against onnxruntime-web f32 and int8 (bench/minilm.ts).
+// The real all-MiniLM-L6-v2 on real text, three workloads (sentences at batch 1 and 32, 256-token documents):
+// Tide f32 / fp16 / q8 against onnxruntime-web f32 and int8 (bench/minilm.ts); issue 15's encoder targets read its rows.
 const minilm = only ? undefined : await benchMiniLM({ quick, log: (s) => console.error(`[${elapsed()}] ${s}`) });
 const embedTables = embed && minilm ? `${minilm.table}\n\n${embed.table}` : undefined;
 // Issue "Every family" item 5: every real config (random weights served virtually) at q8/q4, ~4 minutes (bench/configs.ts).
 const configs = only ? undefined : await benchConfigs({ quick, log: (s) => console.error(`[${elapsed()}] ${s}`) });
-const table = writeReport(rows, { quick, totalS: (performance.now() - started) / 1000, root: ROOT, peak, nodeRssMiB, check, embed: embedTables, configs: configs?.table });
+const table = writeReport(rows, { quick, totalS: (performance.now() - started) / 1000, root: ROOT, peak, nodeRssMiB, check, embed: embedTables, configs: configs?.table,
+  minilm: minilm?.rows, configRows: configs?.rows });
 console.log(table);
 if (embedTables) console.log(`\n${embedTables}`);
 if (configs) console.log(`\n${configs.table}`);
