@@ -37,6 +37,41 @@ export const median = (a: number[]) => {
 /** The same prompt for every engine (as the peers' wllama script): ids 300 + (i·7919 mod 20000), within the vocabulary. */
 export const benchPrompt = (vocab: number, n: number) => Array.from({ length: n }, (_, i) => (300 + ((i * 7919) % 20000)) % vocab);
 
+/** bench/batch.ts's prompts: 32 ids per stream, different for each (ids from 300 up, inside any vocabulary there). */
+export const streamPrompt = (vocab: number, s: number, n = 32) => Array.from({ length: n }, (_, i) => (300 + ((s * 104729 + i * 7919) % 20000)) % vocab);
+
+/**
+ * One run of N concurrent streams (bench/batch.ts). Decode tok/s: the tokens made after every stream has
+ * its first one (all prompts are in), over the wall time from then to the last token; per CPU-s: the same
+ * tokens over the process's CPU time (all threads, a pool's spinning between jobs included) in that span; TTFT from submitting them all, ITL between
+ * a stream's consecutive tokens, in ms.
+ */
+export interface StreamRun { tokS: number; tokCpuS: number; ttft: number[]; itl: number[] }
+
+/** Process CPU seconds (every thread's). */
+export const cpuS = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
+
+/**
+ * Times every token of N streams as they come: `token(s)` when stream s gets one, `result()` at the end.
+ * The decode span starts when the last stream gets its first token.
+ */
+export function streamClock(n: number) {
+  const t0 = performance.now(), ttft: number[] = [], itl: number[] = [], prev = new Array<number>(n).fill(-1);
+  let started = 0, from = 0, cpuFrom = 0, last = 0, after = 0;
+  return {
+    token(s: number) {
+      const now = performance.now();
+      if (prev[s] < 0) {
+        ttft.push(now - t0);
+        if (++started === n) { from = now; cpuFrom = cpuS(); }
+      } else itl.push(now - prev[s]);
+      if (started === n && now > from) after++;
+      prev[s] = last = now;
+    },
+    result: (): StreamRun => ({ tokS: after / ((last - from) / 1000), tokCpuS: after / (cpuS() - cpuFrom), ttft, itl }),
+  };
+}
+
 /** Decode steps of an untimed warm-up run (the prefill is always whole). */
 export const WARM_DECODE = 8;
 
