@@ -33,3 +33,18 @@
   for (; j < n; j++) sum += load<f32>(a + (<usize>j << 2)) * load<f32>(b + (<usize>j << 2));
   return sum;
 }
+
+/**
+ * Wasm has no prefetch instruction: load one byte of each 64-byte line of [p, p + bytes) so those lines
+ * are on their way from memory while the caller computes on earlier ones (an out-of-order core keeps a
+ * dozen misses in flight). Returns their XOR so the loads are not dead; callers fold it into `sink`.
+ */
+// @ts-ignore: decorator
+@inline export function touch(p: usize, bytes: usize): i32 {
+  let x: i32 = 0;
+  for (let o: usize = 0; o < bytes; o += 64) x ^= <i32>load<u8>(p + o);
+  return x;
+}
+
+/** Where touch()'s results go: one global per instance, never read. */
+export let sink: i32 = 0;
