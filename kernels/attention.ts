@@ -5,6 +5,7 @@
 import { madd, hsum } from "./simd";
 import { f16_to_f32, f16x4_to_f32x4 } from "./f16";
 import { softcap_f32x4 } from "./act";
+import { exp_f32x4 } from "./vexp";
 
 const F32: i32 = 0, F16: i32 = 1;
 /** Cache rows scored per block: the att scratch holds this many floats. */
@@ -40,6 +41,31 @@ const BLOCK: i32 = 32;
   let s = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
   for (; j < n; j++) s += load<f32>(q + (<usize>j << 2)) * kv1(k + (<usize>j << sh), kind);
   return s;
+}
+
+/**
+ * q (n f32) · 4 consecutive cache rows (stride bytes apart), as 4 lanes: one accumulator per row, summed
+ * across by a 4×4 transpose-add, not a horizontal sum per row (which cost as much as the row's dot).
+ */
+// @ts-ignore: decorator
+@inline function dot4Kv(q: usize, k: usize, stride: usize, n: i32, kind: i32): v128 {
+  const sh: usize = kind == F32 ? 2 : 1;
+  const k1 = k + stride, k2 = k1 + stride, k3 = k2 + stride;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const qv = v128.load(q + (<usize>j << 2)), o = <usize>j << sh;
+    a0 = madd(qv, kv4(k + o, kind), a0); a1 = madd(qv, kv4(k1 + o, kind), a1);
+    a2 = madd(qv, kv4(k2 + o, kind), a2); a3 = madd(qv, kv4(k3 + o, kind), a3);
+  }
+  const x = f32x4.add(i32x4.shuffle(a0, a1, 0, 4, 2, 6), i32x4.shuffle(a0, a1, 1, 5, 3, 7));
+  const y = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 2, 6), i32x4.shuffle(a2, a3, 1, 5, 3, 7));
+  let r = f32x4.add(i32x4.shuffle(x, y, 0, 1, 4, 5), i32x4.shuffle(x, y, 2, 3, 6, 7));
+  for (; j < n; j++) {
+    const qj = f32x4.splat(load<f32>(q + (<usize>j << 2))), o = <usize>j << sh;
+    r = madd(qj, f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(kv1(k + o, kind)), 1, kv1(k1 + o, kind)), 2, kv1(k2 + o, kind)), 3, kv1(k3 + o, kind)), r);
+  }
+  return r;
 }
 
 /**
@@ -94,8 +120,17 @@ const BLOCK: i32 = 32;
   for (let done = 0; done < len;) {
     const nb = min(BLOCK, min(len - done, ringRows - row));
     const kb = k + <usize>row * stride;
-    let bm = -Infinity as f32;
-    for (let i = 0; i < nb; i++) {
+    const sv = f32x4.splat(scale);
+    let bmv = f32x4.splat(-Infinity);
+    let i = 0;
+    for (; i + 4 <= nb; i += 4) {
+      const s4 = f32x4.mul(dot4Kv(qh, kb + <usize>i * stride, stride, headDim, kind), sv);
+      v128.store(att + (<usize>i << 2), s4);
+      bmv = f32x4.max(bmv, s4);
+    }
+    let bm = Mathf.max(Mathf.max(f32x4.extract_lane(bmv, 0), f32x4.extract_lane(bmv, 1)),
+                       Mathf.max(f32x4.extract_lane(bmv, 2), f32x4.extract_lane(bmv, 3)));
+    for (; i < nb; i++) {
       const s = dotKv(qh, kb + <usize>i * stride, headDim, kind) * scale;
       store<f32>(att + (<usize>i << 2), s);
       bm = Mathf.max(bm, s);
@@ -105,9 +140,18 @@ const BLOCK: i32 = 32;
     const mNew = Mathf.max(m, bm);
     const c: f32 = done == 0 ? 0 : Mathf.exp(m - mNew);
     m = mNew;
-    let bl: f32 = 0;
-    for (let i = 0; i < nb; i++) {
-      const e = Mathf.exp(load<f32>(att + (<usize>i << 2)) - m);
+    // e^(s − m) four scores at a time (the scalar exp per cache row was most of a long prefill's attention).
+    const mv = f32x4.splat(m);
+    let ev = f32x4.splat(0);
+    i = 0;
+    for (; i + 4 <= nb; i += 4) {
+      const e = exp_f32x4(f32x4.sub(v128.load(att + (<usize>i << 2)), mv));
+      v128.store(att + (<usize>i << 2), e);
+      ev = f32x4.add(ev, e);
+    }
+    let bl = hsum(ev);
+    for (; i < nb; i++) {
+      const e = f32x4.extract_lane(exp_f32x4(f32x4.splat(load<f32>(att + (<usize>i << 2)) - m)), 0);
       store<f32>(att + (<usize>i << 2), e);
       bl += e;
     }
