@@ -87,11 +87,7 @@ async function runTide(job: EmbedJob): Promise<EmbedMeasured> {
 
 async function runOrt(job: EmbedJob): Promise<EmbedMeasured> {
   const ort = await import('onnxruntime-web');
-  ort.env.wasm.numThreads = job.threads;
-  ort.env.wasm.simd = true;
-  const t0 = performance.now();
-  const session = await ort.InferenceSession.create(readFileSync(job.onnx!), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-  const loadMs = performance.now() - t0;
+  const { session, loadMs } = await (await import('./ort.js')).openOrt(job.onnx!, job.threads);
   const feeds = (seqs: number[][]) => {
     const ids = new BigInt64Array(seqs.length * SEQ), mask = new Float32Array(seqs.length * SEQ);
     seqs.forEach((s, b) => s.forEach((id, t) => { ids[b * SEQ + t] = BigInt(id); mask[b * SEQ + t] = 1; }));

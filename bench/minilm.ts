@@ -71,11 +71,7 @@ async function runTide(job: MiniJob, corpus: Corpus): Promise<MiniMeasured> {
 
 async function runOrt(job: MiniJob, corpus: Corpus): Promise<MiniMeasured> {
   const ort = await import('onnxruntime-web');
-  ort.env.wasm.numThreads = job.threads;
-  ort.env.wasm.simd = true;
-  const t0 = performance.now();
-  const session = await ort.InferenceSession.create(readFileSync(job.onnx!), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-  const loadMs = performance.now() - t0;
+  const { session, loadMs } = await (await import('./ort.js')).openOrt(job.onnx!, job.threads);
   const pass: Pass = async (ids, batch) => {
     const vectors: Float32Array[] = new Array(ids.length);
     for (const b of packBatches(ids, batch)) {

@@ -83,41 +83,31 @@ const PAIR8: usize = 16, BLOCK8: usize = 16 * PAIR8 + 32;
   v128.store64_lane(o, e3, 0, 96); v128.store64_lane(o, e3, 1, 112);
 }
 
-/** Widen rows rb..rb+7 of a q4 w into s as unsigned nibble pairs (the relaxed i8 dot's i7 operand). */
-// @ts-ignore: decorator
-@inline function widenU8(s: usize, w: usize, nb: i32, d: i32, rb: i32, r0: i32, r1: i32): void {
-  const rowBytes = <usize>nb * 16, scales = w + <usize>d * rowBytes, m = i8x16.splat(15);
-  for (let h = 0; h < 2; h++) {
-    const i0 = clampRow(rb + 4 * h, r0, r1), i1 = clampRow(rb + 4 * h + 1, r0, r1);
-    const i2 = clampRow(rb + 4 * h + 2, r0, r1), i3 = clampRow(rb + 4 * h + 3, r0, r1);
-    for (let b = 0; b < nb; b++) {
-      const o = s + <usize>b * BLOCK8, oh = o + (<usize>h << 3), bo = <usize>b << 4;
-      const v0 = v128.load(w + i0 * rowBytes + bo), v1 = v128.load(w + i1 * rowBytes + bo);
-      const v2 = v128.load(w + i2 * rowBytes + bo), v3 = v128.load(w + i3 * rowBytes + bo);
-      // Low nibbles are k 0..15 (pairs 0-7), high nibbles k 16..31 (pairs 8-15).
-      pairs4(oh, v128.and(v0, m), v128.and(v1, m), v128.and(v2, m), v128.and(v3, m));
-      pairs4(oh + 8 * PAIR8, i8x16.shr_u(v0, 4), i8x16.shr_u(v1, 4), i8x16.shr_u(v2, 4), i8x16.shr_u(v3, 4));
-      scales4(o + 16 * PAIR8 + (<usize>h << 4), scales, nb, b, i0, i1, i2, i3);
-    }
-  }
-}
-
 /**
- * Widen rows rb..rb+7 of a q8 w into s as i8 pairs: k-pair j of block b at s + b·BLOCK8 + j·PAIR8, rows 0-3
- * then 4-7, 2 bytes a row, so one load and two extends give tileI16 its two i16 pair vectors. Half the bytes
- * of an i16 panel and half the shuffles: at a batched decode's 8 tokens the widening was a third of the time.
+ * Rearrange rows rb..rb+7 of w into s as byte pairs: k-pair j of block b at s + b·BLOCK8 + j·PAIR8, rows 0-3
+ * then 4-7, 2 bytes a row. q8: its i8 quants, so one load and two extends give tileI16 its two i16 pair
+ * vectors (half the bytes and shuffles of an i16 panel: at a batched decode's 8 tokens the widening was a
+ * third of the time). q4 (relaxed build): unsigned nibbles, the relaxed i8 dot's i7 operand.
  */
 // @ts-ignore: decorator
-@inline function widenI8(s: usize, w: usize, nb: i32, d: i32, rb: i32, r0: i32, r1: i32): void {
-  const rowBytes = <usize>nb << 5, scales = w + <usize>d * rowBytes;
+@inline function widen8(s: usize, w: usize, nb: i32, d: i32, rb: i32, r0: i32, r1: i32, kind: i32): void {
+  const bb: usize = kind == Q8 ? 32 : 16, rowBytes = <usize>nb * bb, scales = w + <usize>d * rowBytes, m = i8x16.splat(15);
   for (let h = 0; h < 2; h++) {
     const i0 = clampRow(rb + 4 * h, r0, r1), i1 = clampRow(rb + 4 * h + 1, r0, r1);
     const i2 = clampRow(rb + 4 * h + 2, r0, r1), i3 = clampRow(rb + 4 * h + 3, r0, r1);
     for (let b = 0; b < nb; b++) {
-      const o = s + <usize>b * BLOCK8, oh = o + (<usize>h << 3), bo = <usize>b << 5;
+      const o = s + <usize>b * BLOCK8, oh = o + (<usize>h << 3), bo = <usize>b * bb;
       const p0 = w + i0 * rowBytes + bo, p1 = w + i1 * rowBytes + bo, p2 = w + i2 * rowBytes + bo, p3 = w + i3 * rowBytes + bo;
-      pairs4(oh, v128.load(p0), v128.load(p1), v128.load(p2), v128.load(p3));
-      pairs4(oh + 8 * PAIR8, v128.load(p0, 16), v128.load(p1, 16), v128.load(p2, 16), v128.load(p3, 16));
+      const v0 = v128.load(p0), v1 = v128.load(p1), v2 = v128.load(p2), v3 = v128.load(p3);
+      if (kind == Q8) {
+        // k 0..15 (pairs 0-7), then k 16..31 (pairs 8-15).
+        pairs4(oh, v0, v1, v2, v3);
+        pairs4(oh + 8 * PAIR8, v128.load(p0, 16), v128.load(p1, 16), v128.load(p2, 16), v128.load(p3, 16));
+      } else {
+        // Low nibbles are k 0..15 (pairs 0-7), high nibbles k 16..31 (pairs 8-15).
+        pairs4(oh, v128.and(v0, m), v128.and(v1, m), v128.and(v2, m), v128.and(v3, m));
+        pairs4(oh + 8 * PAIR8, i8x16.shr_u(v0, 4), i8x16.shr_u(v1, 4), i8x16.shr_u(v2, 4), i8x16.shr_u(v3, 4));
+      }
       scales4(o + 16 * PAIR8 + (<usize>h << 4), scales, nb, b, i0, i1, i2, i3);
     }
   }
@@ -198,7 +188,7 @@ const PAIR8: usize = 16, BLOCK8: usize = 16 * PAIR8 + 32;
 }
 
 /**
- * tileI16 for the relaxed q4 panel (widenU8) and quantize_act_q8's i8 activations (block sums at xsum):
+ * tileI16 for the relaxed q4 panel (widen8) and quantize_act_q8's i8 activations (block sums at xsum):
  * i16x8.relaxed_dot_i8x16_i7x16_s gives 8 rows' 2-term sums in i16 lanes; half a block (8 pairs) sums to
  * at most 8·2·15·127 < 2^15 in i16, then is widened.
  */
@@ -272,8 +262,7 @@ const PAIR8: usize = 16, BLOCK8: usize = 16 * PAIR8 + 32;
     // gate/up shapes cycled, 1 thread) it ran 1.2-1.9× faster at 1-16 tokens; touching two panels ahead,
     // no faster. (The GEMVs read rows in order, which the hardware prefetcher follows: touching ahead there ran slower.)
     if (ahead > 0) touched ^= touch(w + <usize>next * rowBytes, <usize>ahead * rowBytes) ^ touch(scales + <usize>next * sb, <usize>ahead * sb);
-    if (relaxedQ4(kind)) widenU8(s, w, nb, d, rb, r0, r1);
-    else if (kind == Q8) widenI8(s, w, nb, d, rb, r0, r1);
+    if (kind == Q8 || relaxedQ4(kind)) widen8(s, w, nb, d, rb, r0, r1, kind);
     else widenI16(s, w, nb, d, rb, r0, r1);
     let t = 0;
     for (; t + NT <= T; t += NT) tile(out, xq, s, t, T, nb, d, rb, r0, r1, NT, kind);
