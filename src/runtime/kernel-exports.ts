@@ -11,8 +11,8 @@ export interface Kernels {
    */
   matmul_f32(out: number, x: number, w: number, T: number, n: number, d: number, r0: number, r1: number): void;
   // kernels/norm.ts
-  /** RMSNorm: out[t,:] = x[t,:] / sqrt(mean(x[t,:]²) + eps) * w. x, out (T, n); w (n,). out may alias x. */
-  rmsnorm_f32(out: number, x: number, w: number, n: number, T: number, eps: number): void;
+  /** RMSNorm: out[t,:] = x[t,:] / sqrt(mean(x[t,:]²) + eps) * w for rows t in [r0, r1). x, out (T, n); w (n,). out may alias x. */
+  rmsnorm_f32(out: number, x: number, w: number, n: number, eps: number, r0: number, r1: number): void;
   // kernels/rope.ts
   /**
    * Rotate T rows of nHeads heads in place: in each head the pairs (i, i + rotDim/2) for i < rotDim/2, so the

@@ -81,11 +81,11 @@ export const encoderAttentionFloats = (longest: number, headDim: number) => long
 export const MIN_PARALLEL_WORK = 1 << 16;
 
 /**
- * The activations and LayerNorm are split across the threads too: unsplit, BERT's erf GELU alone took 15 %
+ * The activations and the norms are split across the threads too: unsplit, BERT's erf GELU alone took 15 %
  * of the real MiniLM's time on 256-token documents at 2 threads. Their cost per element in multiply-add
  * units, for split()'s threshold (the erf and tanh forms run an exp, a division and a polynomial).
  */
-const GELU_COST = 16, SWIGLU_COST = 8, LAYERNORM_COST = 4;
+const GELU_COST = 16, SWIGLU_COST = 8, NORM_COST = 4;
 /** Element chunks in whole cache lines (16 f32), so no two threads write one line. */
 const ELEMENT_ALIGN = 16;
 
@@ -224,7 +224,7 @@ export class Ops {
 
   rmsnorm(out: Tensor, x: Tensor, w: Tensor, T: number, eps: number): void {
     check(cols(x) === w.shape[0] && cols(out) === cols(x), 'rmsnorm', () => `${x.name} ${x.shape} with ${w.name} ${w.shape}`);
-    this.k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, cols(x), T, eps);
+    this.split('rmsnorm_f32', [out.ptr, x.ptr, w.ptr, cols(x), eps], 0, T, NORM_COST * T * cols(x), 1);
   }
 
   /**
@@ -235,7 +235,7 @@ export class Ops {
     const headDim = w.shape[0];
     check(cols(x) === nHeads * headDim && cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'rmsnormHeads',
       () => `${out.name} ${out.shape} = ${x.name} ${x.shape} as ${nHeads} heads normed by ${w.name} ${w.shape}, ${T} rows`);
-    this.k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, headDim, T * nHeads, eps);
+    this.split('rmsnorm_f32', [out.ptr, x.ptr, w.ptr, headDim, eps], 0, T * nHeads, NORM_COST * T * nHeads * headDim, 1);
   }
 
   /** out[t, :] = table[ids[t], :], dequantized from the table's dtype. */
@@ -329,7 +329,7 @@ export class Ops {
   layernorm(out: Tensor, x: Tensor, w: Tensor, b: Tensor, T: number, eps: number): void {
     check(cols(x) === w.shape[0] && cols(x) === b.shape[0] && cols(out) === cols(x) && T <= rows(x) && T <= rows(out), 'layernorm',
       () => `${x.name} ${x.shape} with ${w.name} ${w.shape}, ${b.name} ${b.shape} for ${T} rows`);
-    this.split('layernorm_f32', [out.ptr, x.ptr, w.ptr, b.ptr, cols(x), eps], 0, T, LAYERNORM_COST * T * cols(x), 1);
+    this.split('layernorm_f32', [out.ptr, x.ptr, w.ptr, b.ptr, cols(x), eps], 0, T, NORM_COST * T * cols(x), 1);
   }
 
   /** out = gelu(x) (erf form) over the first T rows. out may alias x. */

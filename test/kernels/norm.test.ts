@@ -22,7 +22,7 @@ function check(n: number, T: number, eps: number, inPlace: boolean, seed: number
     h.reset(p);
     const x = h.f32('x', xs), w = h.f32('w', ws), out = inPlace ? x : h.f32('out', T * n);
     const what = `rmsnorm_f32 n=${n} T=${T} eps=${eps}${inPlace ? ' in place' : ''}`;
-    h.call(what, [out], () => k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, n, T, eps));
+    h.call(what, [out], () => k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, n, eps, 0, T));
     assertClose(h.label(what), h.read(out), ref, NORM_TOL, n);
   }
 }
@@ -50,9 +50,21 @@ test('rmsnorm_f32 with n = headDim over T·nHeads rows normalises each head of a
       h.reset(p);
       const x = h.f32('x', xs), w = h.f32('w', ws), out = h.f32('out', xs.length);
       const what = `rmsnorm_f32 per head nHeads=${nHeads} headDim=${headDim} T=${T}`;
-      h.call(what, [out], () => k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, headDim, T * nHeads, 1e-6));
+      h.call(what, [out], () => k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, headDim, 1e-6, 0, T * nHeads));
       assertClose(h.label(what), h.read(out), ref, NORM_TOL, headDim);
     }
+  }
+});
+
+
+test('rmsnorm_f32: a row range [r0, r1) writes those rows only (how the pool splits it)', () => {
+  const n = 33, T = 5, rand = rng(77), xs = floats(rand, T * n, -3, 3), ws = floats(rand, n, -2, 2);
+  const ref = rmsnorm(xs, ws, n, T, Math.fround(1e-6));
+  for (const [r0, r1] of [[0, 2], [2, 5], [1, 4]]) {
+    h.reset(PLACEMENTS[0]);
+    const x = h.f32('x', xs), w = h.f32('w', ws), out = h.f32('out', xs.map(() => -1)), what = `rmsnorm_f32 rows [${r0}, ${r1}) of ${T}`;
+    h.call(what, [out], () => k.rmsnorm_f32(out.ptr, x.ptr, w.ptr, n, 1e-6, r0, r1));
+    assertClose(h.label(what), h.read(out), ref.map((v, i) => (i >= r0 * n && i < r1 * n ? v : -1)), NORM_TOL, n);
   }
 });
 
