@@ -157,7 +157,7 @@ export function issue15(rows: Row[], peak: Peak, minilm?: MiniRow[], configs?: C
 
   // 2. Prefill: the f32 matmuls against the wasm peak, thread scaling, q8 against native Q8_0; at 128, 512, 2048 tokens.
   const perThread = (r?: Row) => (r?.m?.simd === 'relaxed' ? peak.fma : peak.muladd);
-  const prefillWhy = 'end to end: attention (growing with the prompt), rmsnorm and the KV stores are in the timed span, the last two on one thread (docs/benchmarks.md, where the time goes)';
+  const prefillWhy = 'end to end: attention (growing with the prompt), the norms and the KV stores are in the timed span, the KV stores on one thread (docs/benchmarks.md, where the time goes)';
   for (const p of [PROMPT, 512, 2048]) {
     const r = row('tide', 'f32', 2, p);
     const gflops = r ? (r.m!.prefill * matmulFlopsPerToken(r.dir)) / 1e9 : undefined;
@@ -168,7 +168,7 @@ export function issue15(rows: Row[], peak: Peak, minilm?: MiniRow[], configs?: C
   }
   add({ target: 'f32 prefill, 2 threads ≥ 1.85× 1 thread (128 tokens)', tide: tok(f32?.m?.prefill) && `${tok(f32?.m?.prefill)} at 2 thr`, got: f32?.m?.prefill, refV: f32t1?.m?.prefill,
     ref: f32t1?.m ? `Tide f32, 1 thr, this run: ${tok(f32t1.m.prefill)}` : `Tide f32 1 thr: ${NOT_MEASURED}`, need: 1.85,
-    why: 'rmsnorm and the KV stores run on one thread, attention is slower than the matmuls (docs/benchmarks.md); other load on the 2 shared cores takes most from 2-thread rows' });
+    why: 'the KV stores run on one thread, attention is slower than the matmuls (docs/benchmarks.md); other load on the 2 shared cores takes most from 2-thread rows' });
   add({ target: 'q8 prefill, 2 threads ≥ 1.85× 1 thread (128 tokens)', tide: tok(q8?.m?.prefill) && `${tok(q8?.m?.prefill)} at 2 thr`, got: q8?.m?.prefill, refV: q8t1?.m?.prefill,
     ref: q8t1?.m ? `Tide q8, 1 thr, this run: ${tok(q8t1.m.prefill)}` : `Tide q8 1 thr: ${NOT_MEASURED}`, need: 1.85,
     why: 'as f32: the single-threaded steps between the matmuls, and other load on the 2 shared cores' });
