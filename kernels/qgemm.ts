@@ -259,7 +259,7 @@ const PAIR8: usize = 16, BLOCK8: usize = 16 * PAIR8 + 32;
     const rb = p << 3, next = min(rb + 8, r1), ahead = min(rb + 16, r1) - next;
     // The next panel's rows and scales, fetched while this one is widened and used: the widening's 4-row
     // interleaved reads left the stream to demand misses. With the weights from memory (96 MB of SmolLM2
-    // gate/up shapes cycled, 1 thread) it ran 1.2-1.9× faster at 1-16 tokens; touching two panels ahead,
+    // gate/up shapes cycled, 1 thread) it ran 1.1-1.7× faster at 1-32 tokens; touching two panels ahead,
     // no faster. (The GEMVs read rows in order, which the hardware prefetcher follows: touching ahead there ran slower.)
     if (ahead > 0) touched ^= touch(w + <usize>next * rowBytes, <usize>ahead * rowBytes) ^ touch(scales + <usize>next * sb, <usize>ahead * sb);
     if (kind == Q8 || relaxedQ4(kind)) widen8(s, w, nb, d, rb, r0, r1, kind);
