@@ -13,7 +13,7 @@ import type { ModelFiles } from '../sources/sources.js';
 import { defaultSpawner, resolveThreads, ThreadPool } from './threads.js';
 import { optionKeys } from '../options.js';
 import { kernelModule, type SimdFlavor, type WasmInput } from './wasm.js';
-import { checkF16, checkQuantize, decoderStorage, encoderStorage, leastBytesPerParameter, loadRows, stagingBytes, tensorBytes, widensF16, type F16Weights,
+import { checkF16, checkQuantize, f16Elements, leastBytesPerParameter, loadRows, numel, stagingBytes, storageFor, tensorBytes, widensF16, type F16Weights,
   type Quantize, type Storage } from './weights.js';
 
 export interface LoadOptions {
@@ -93,7 +93,7 @@ export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}, 
     const has = (hf: string) => ckpt.tensors.has(hf);
     const table = (family.weights as (s: AnySpec, has: (hf: string) => boolean) => WeightEntry[])(spec, has);
     const encode = kinds.includes('encoder');
-    const storageOf = (widenF16: boolean) => family.kind === 'decoder' ? decoderStorage(quantize, widenF16, encode) : encoderStorage(quantize, widenF16);
+    const storageOf = (widenF16: boolean) => storageFor(family.kind, quantize, widenF16, encode);
     // Planned from the header (file dtypes decide the layouts) before any tensor is read.
     const infos = table.map((e) => checkTensor(ckpt, e, spec));
     checkAccounted(ckpt, table, family, spec);
@@ -105,8 +105,7 @@ export async function loadCheckpoint(files: ModelFiles, opts: LoadOptions = {}, 
       return bytes;
     };
     const f16 = checkF16(opts.f16), kept = storageOf(false);
-    const f16Elements = table.reduce((sum, e, i) => sum + (kept(e.hf, boundShape(e), infos[i].dtype) === 'f16p8' ? numel(boundShape(e)) : 0), 0);
-    let storage = storageOf(widensF16(f16, f16Elements)), weightBytes: number;
+    let storage = storageOf(widensF16(f16, f16Elements(kept, table.map((e, i) => [e.hf, boundShape(e), infos[i].dtype])))), weightBytes: number;
     try {
       weightBytes = plan(storage);
     } catch (e) {
@@ -212,5 +211,3 @@ export function checkTensor(ckpt: Checkpoint, e: WeightEntry, spec: Pick<AnySpec
   }
   return info;
 }
-
-const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);

@@ -5,7 +5,7 @@ import { familyOf, type AnySpec, type Family } from '../families/registry.js';
 import type { DecoderSpec } from '../families/decoder.js';
 import type { StDtype } from '../formats/safetensors.js';
 import { boundShape } from './load.js';
-import { decoderStorage, encoderStorage, tensorBytes, widensF16, type Quantize } from './weights.js';
+import { f16Elements, numel, storageFor, tensorBytes, widensF16, type Quantize } from './weights.js';
 
 export interface ModelPlan {
   family: Family;
@@ -29,10 +29,9 @@ export function planModel(config: Record<string, unknown>, file: string, dtype?:
   // Without a checkpoint, names are read as a causal LM's (with the "model." prefix).
   const table = (family.weights as (s: AnySpec, has: (hf: string) => boolean) => ReturnType<Family['weights']>)(spec, (hf) => hf.startsWith('model.') || !hf.includes('.'));
   // f16 'auto' (LoadOptions.f16) widens small f16 models' matrices; the budget is not known here.
-  const storageOf = (q: Quantize, widenF16: boolean) => family.kind === 'decoder' ? decoderStorage(q, widenF16) : encoderStorage(q, widenF16);
-  const f16Elements = table.reduce((sum, e) => sum + (storageOf('none', false)(e.hf, boundShape(e), src) === 'f16p8' ? numel(boundShape(e)) : 0), 0);
+  const f16 = f16Elements(storageFor(family.kind, 'none'), table.map((e) => [e.hf, boundShape(e), src]));
   const bytes = (q: Quantize) => table.reduce((sum, e) => {
-    const storage = storageOf(q, q === 'none' && widensF16('auto', f16Elements));
+    const storage = storageFor(family.kind, q, q === 'none' && widensF16('auto', f16));
     return sum + tensorBytes(storage(e.hf, boundShape(e), src), boundShape(e));
   }, 0);
   const parameters = table.reduce((sum, e) => sum + numel(boundShape(e)), 0);
@@ -40,5 +39,3 @@ export function planModel(config: Record<string, unknown>, file: string, dtype?:
     : (spec as DecoderSpec).layers.reduce((sum, k) => sum + 2 * Math.min(ctx, k.window || ctx) * (spec as DecoderSpec).kvDim * 4, 0);
   return { family, spec, table, parameters, weightBytes: { none: bytes('none'), q8: bytes('q8'), q4: bytes('q4') }, kvBytes };
 }
-
-const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);

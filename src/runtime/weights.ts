@@ -41,6 +41,19 @@ export function checkF16(f: unknown): F16Weights {
   return f;
 }
 
+/** A tensor's element count. */
+export const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** A family's layouts by its kind: decoderStorage, or encoderStorage (`encode`: a decoder run as an encoder). */
+export function storageFor(kind: 'decoder' | 'encoder', quantize: Quantize, widenF16 = false, encode = false): Storage {
+  return kind === 'decoder' ? decoderStorage(quantize, widenF16, encode) : encoderStorage(quantize, widenF16);
+}
+
+/** Elements of the matrices `storage` keeps as f16 panels, over [hf name, shape, file dtype]: what f16 'auto' weighs. */
+export function f16Elements(storage: Storage, tensors: [string, number[], StDtype][]): number {
+  return tensors.reduce((sum, [hf, shape, src]) => sum + (storage(hf, shape, src) === 'f16p8' ? numel(shape) : 0), 0);
+}
+
 /** Whether f16 matrices of `f16Elements` elements in all are widened at load (before the budget is asked). */
 export function widensF16(f16: F16Weights, f16Elements: number): boolean {
   return f16 === 'widen' || (f16 === 'auto' && f16Elements > 0 && 4 * f16Elements <= F16_WIDEN_MAX_BYTES);
