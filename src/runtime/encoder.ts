@@ -1,6 +1,6 @@
 // A loaded model run as an encoder: packed sequences in, last hidden states out. BERT-family models run
 // their own graph; decoder families (Qwen3-Embedding, EmbeddingGemma) run the decoder's encode pass.
-import { checkPlan, type Arena, type Tensor } from './arena.js';
+import { checkPlan, type Arena, type RegionPlan, type Tensor } from './arena.js';
 import { allocEncoderState, bindBert, forward as bertForward, planEncoderState, type BertSpec } from '../families/bert.js';
 import { allocEncodeState, decoderWeights, encode, planEncodeState, type DecoderSpec } from '../families/decoder.js';
 import { RopeTable } from '../families/rope.js';
@@ -29,14 +29,18 @@ export class Encoder {
     this.ops = new Ops(loaded.arena.kernels, loaded.pool);
     const get = (e: Parameters<typeof bindBert>[1][number]) => loaded.tensors.get(e)!;
     const threads = this.threads, arena = this.arena, matrices = [...loaded.tensors.values()];
+    /** Check a pass's state regions and the matmul scratch for N rows against the budget, then give the ops that scratch. */
+    const prepare = (N: number, state: RegionPlan[]) => {
+      const scratch = matmulScratchPlan(matrices, N, threads);
+      checkPlan([...state, ...scratch], arena.budgetBytes, arena.usedBytes);
+      Object.assign(this.ops, allocMatmulScratch(arena, scratch, threads));
+    };
     if (loaded.family.kind === 'encoder') {
       const spec = loaded.spec as BertSpec, w = bindBert(spec, loaded.table, get);
       this.spec = spec;
       this.pass = (N, S, L, seqs) => {
-        const scratch = matmulScratchPlan(matrices, N, threads);
-        checkPlan([...planEncoderState(spec, N, S, L, threads), ...scratch], arena.budgetBytes, arena.usedBytes);
+        prepare(N, planEncoderState(spec, N, S, L, threads));
         const s = allocEncoderState(arena, spec, N, S, L, threads);
-        Object.assign(this.ops, allocMatmulScratch(arena, scratch, threads));
         return { h: s.x, offsets: bertForward(this.ops, spec, w, s, arena, seqs) };
       };
     } else {
@@ -44,10 +48,8 @@ export class Encoder {
       const ropes = spec.ropes.map((r) => new RopeTable(r));
       this.spec = spec;
       this.pass = (N, S, L, seqs) => {
-        const scratch = matmulScratchPlan(matrices, N, threads);
-        checkPlan([...planEncodeState(spec, N, S, L, threads), ...scratch], arena.budgetBytes, arena.usedBytes);
+        prepare(N, planEncodeState(spec, N, S, L, threads));
         const s = allocEncodeState(arena, spec, N, S, L, threads);
-        Object.assign(this.ops, allocMatmulScratch(arena, scratch, threads));
         return { h: s.x, offsets: encode(this.ops, spec, w, s, arena, ropes, seqs) };
       };
     }
