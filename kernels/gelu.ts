@@ -1,5 +1,6 @@
 // GELU in its exact erf form, x·Φ(x) = x/2·(1 + erf(x/√2)), as BERT's hidden_act "gelu", and in its tanh
 // approximation (gelu_pytorch_tanh), alone and as Gemma's gated MLP activation.
+import { demote2_f64x2, promote_high_f32x4 } from "./simd";
 import { exp_f32x4 } from "./vexp";
 
 /**
@@ -49,10 +50,9 @@ export function gelu_f32(out: usize, x: usize, i0: i32, i1: i32): void {
  */
 // @ts-ignore: decorator
 @inline function gelu_tanh_f32x4(x: v128): v128 {
-  const y0 = minus2u(f64x2.promote_low_f32x4(x)), y1 = minus2u(f64x2.promote_low_f32x4(i64x2.shuffle(x, x, 1, 0)));
-  const hi = i64x2.shuffle(f32x4.demote_f64x2_zero(y0), f32x4.demote_f64x2_zero(y1), 0, 2);
-  const lo = i64x2.shuffle(f32x4.demote_f64x2_zero(f64x2.sub(y0, f64x2.promote_low_f32x4(hi))),
-                           f32x4.demote_f64x2_zero(f64x2.sub(y1, f64x2.promote_low_f32x4(i64x2.shuffle(hi, hi, 1, 0)))), 0, 2);
+  const y0 = minus2u(f64x2.promote_low_f32x4(x)), y1 = minus2u(promote_high_f32x4(x));
+  const hi = demote2_f64x2(y0, y1);
+  const lo = demote2_f64x2(f64x2.sub(y0, f64x2.promote_low_f32x4(hi)), f64x2.sub(y1, promote_high_f32x4(hi)));
   const e = f32x4.mul(exp_f32x4(hi), f32x4.add(f32x4.splat(1), lo));
   const g = f32x4.div(x, f32x4.add(f32x4.splat(1), e));
   // Past e^88 (x below about −10) the result is under f32's normal range, but exp_f32x4 clamps: say ±0.

@@ -1,4 +1,5 @@
 // LayerNorm over the last dimension of T rows (BERT-family encoders; the decoders use rmsnorm in norm.ts).
+import { demote2_f64x2, promote_high_f32x4 } from "./simd";
 
 /**
  * out[t,:] = (x[t,:] − mean) / sqrt(var + eps) * w + b for rows t in [r0, r1), var the biased (1/n) variance as in
@@ -12,7 +13,7 @@ export function layernorm_f32(out: usize, x: usize, w: usize, b: usize, n: i32, 
     let s2 = f64x2.splat(0);
     for (let j = 0; j < n4; j += 4) {
       const v = v128.load(xr + (<usize>j << 2));
-      s2 = f64x2.add(s2, f64x2.add(f64x2.promote_low_f32x4(v), f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0))));
+      s2 = f64x2.add(s2, f64x2.add(f64x2.promote_low_f32x4(v), promote_high_f32x4(v)));
     }
     let sum = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
     for (let j = n4; j < n; j++) sum += <f64>load<f32>(xr + (<usize>j << 2));
@@ -20,7 +21,7 @@ export function layernorm_f32(out: usize, x: usize, w: usize, b: usize, n: i32, 
     let q2 = f64x2.splat(0);
     for (let j = 0; j < n4; j += 4) {
       const v = v128.load(xr + (<usize>j << 2));
-      const d0 = f64x2.sub(f64x2.promote_low_f32x4(v), m2), d1 = f64x2.sub(f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0)), m2);
+      const d0 = f64x2.sub(f64x2.promote_low_f32x4(v), m2), d1 = f64x2.sub(promote_high_f32x4(v), m2);
       q2 = f64x2.add(q2, f64x2.add(f64x2.mul(d0, d0), f64x2.mul(d1, d1)));
     }
     let ss = f64x2.extract_lane(q2, 0) + f64x2.extract_lane(q2, 1);
@@ -29,9 +30,7 @@ export function layernorm_f32(out: usize, x: usize, w: usize, b: usize, n: i32, 
     // Centre in f64 too: in f32, x·scale − mean·scale cancels and loses the digits of large-offset rows.
     for (let j = 0; j < n4; j += 4) {
       const o = <usize>j << 2, v = v128.load(xr + o);
-      const y0 = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v), m2), c2));
-      const y1 = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0)), m2), c2));
-      const y = i64x2.shuffle(y0, y1, 0, 2);
+      const y = demote2_f64x2(f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(v), m2), c2), f64x2.mul(f64x2.sub(promote_high_f32x4(v), m2), c2));
       v128.store(outr + o, f32x4.add(f32x4.mul(y, v128.load(w + o)), v128.load(b + o)));
     }
     for (let j = n4; j < n; j++) {

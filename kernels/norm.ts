@@ -1,4 +1,5 @@
 // Normalisation over the last dimension of T rows.
+import { promote_high_f32x4 } from "./simd";
 
 /** RMSNorm: out[t,:] = x[t,:] / sqrt(mean(x[t,:]²) + eps) * w for rows t in [r0, r1). x, out (T, n); w (n,). out may alias x. */
 export function rmsnorm_f32(out: usize, x: usize, w: usize, n: i32, eps: f32, r0: i32, r1: i32): void {
@@ -8,7 +9,7 @@ export function rmsnorm_f32(out: usize, x: usize, w: usize, n: i32, eps: f32, r0
     // Sum of squares in f64 (two lanes, then the tail): n can be thousands.
     let s2 = f64x2.splat(0);
     for (let j = 0; j < n4; j += 4) {
-      const v = v128.load(xr + (<usize>j << 2)), lo = f64x2.promote_low_f32x4(v), hi = f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0));
+      const v = v128.load(xr + (<usize>j << 2)), lo = f64x2.promote_low_f32x4(v), hi = promote_high_f32x4(v);
       s2 = f64x2.add(s2, f64x2.add(f64x2.mul(lo, lo), f64x2.mul(hi, hi)));
     }
     let ss = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);

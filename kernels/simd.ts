@@ -13,6 +13,18 @@
          f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
+/** Lanes 2 and 3 of an f32x4 as f64x2 (f64x2.promote_low_f32x4 gives lanes 0 and 1). */
+// @ts-ignore: decorator
+@inline export function promote_high_f32x4(v: v128): v128 {
+  return f64x2.promote_low_f32x4(i64x2.shuffle(v, v, 1, 0));
+}
+
+/** Two f64x2 rounded to one f32x4: a's lanes, then b's. */
+// @ts-ignore: decorator
+@inline export function demote2_f64x2(a: v128, b: v128): v128 {
+  return i64x2.shuffle(f32x4.demote_f64x2_zero(a), f32x4.demote_f64x2_zero(b), 0, 2);
+}
+
 /** Dot product of two f32 vectors of n elements; 4 independent accumulators hide add latency. */
 // @ts-ignore: decorator
 @inline export function dot_f32(a: usize, b: usize, n: i32): f32 {
