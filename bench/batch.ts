@@ -17,7 +17,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadModel, PrefixCache, type GenerateOptions, type Model } from '../src/index.js';
-import { cpuS, median, streamClock, streamPrompt, type StreamRun } from './job.js';
+import { childFailure, cpuS, median, streamClock, streamPrompt, type StreamRun } from './job.js';
 import { ensureModel, SHAPES } from './weights.js';
 import { writeGguf } from './gguf.js';
 import type { PeerJob } from './batch-llamacpp.js';
@@ -102,8 +102,7 @@ async function peerRun(peer: Peer, dir: string, vocab: number): Promise<{ got: P
       if (x.cut) peer.cut.set(k, Math.min(peer.cut.get(k) ?? TOKENS, x.cut));
     }
     if (!out.includes('DONE')) {
-      why = r.signal === 'SIGTERM' ? `timed out after ${PEER_TIMEOUT_S} s` : r.error ? r.error.message
-        : (r.stderr || '').trim().split('\n').find((l) => /error/i.test(l)) ?? `exit ${r.status}`;
+      why = r.signal === 'SIGTERM' ? `timed out after ${PEER_TIMEOUT_S} s` : childFailure(r);
     }
   } catch (e) { why = (e as Error).message; }
   if (why) peer.errors.push(why.slice(0, 160));

@@ -16,7 +16,7 @@ import { planRunState, type DecoderSpec } from '../src/families/decoder.js';
 import { planModel } from '../src/runtime/plan.js';
 import { boundShape } from '../src/runtime/load.js';
 import { stagingBytes, type Quantize } from '../src/runtime/weights.js';
-import { median } from './job.js';
+import { childFailure, median } from './job.js';
 import { virtualModel } from './virtual.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -167,7 +167,7 @@ export async function benchConfigs(o: { quick?: boolean; full?: boolean; only?: 
     const line = r.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
     if (line) row.m = JSON.parse(line.slice(7)) as ConfigMeasured;
     else if (r.signal === 'SIGTERM') row.error = `timed out after ${leftS.toFixed(0)} s (budget)`;
-    else row.error = (r.error?.message ?? (r.stderr || '').trim().split('\n').filter((l) => /rror/.test(l))[0] ?? `exit ${r.status}`).slice(0, 160);
+    else row.error = childFailure(r);
     const m = row.m;
     log(`configs ${row.config} ${row.quant}: ${row.error ? `FAILED: ${row.error}` : m!.refused ? `refused by the loader: ${m!.refused}`
       : `load ${(m!.loadMs! / 1000).toFixed(1)} s, ${m!.embed ? `embed ${m!.embed.toFixed(1)} seq/s` : m!.decode ? `decode ${m!.decode.toFixed(2)} tok/s` : m!.decodeError ?? 'no decode'}, RSS ${m!.maxRssMiB.toFixed(0)} MiB`}`);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadEmbedder } from '../src/text/embed.js';
 import { planModel } from '../src/runtime/plan.js';
-import { median } from './job.js';
+import { childFailure, median } from './job.js';
 import { writeBertOnnx } from './onnx-bert.js';
 import { CACHE } from './weights.js';
 
@@ -127,7 +127,7 @@ export async function benchEmbed(opts: { quick?: boolean; log?: (s: string) => v
           Object.assign(row, { sentS: m.sentS, simd: m.simd });
           checks[engine] = m.check;
         } else {
-          row.error = (r.error?.message ?? (r.stderr || '').trim().split('\n').filter((l) => /rror/.test(l))[0] ?? `exit ${r.status}`).slice(0, 160);
+          row.error = childFailure(r);
         }
         rows.push(row);
         log(`embed ${row.engine} t${threads} batch ${batch}: ${row.sentS ? `${row.sentS.toFixed(2)} sentences/s` : `FAILED: ${row.error}`}`);

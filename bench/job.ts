@@ -1,5 +1,6 @@
 // What the benchmark runner hands a child process, and what the child measures.
 
+import type { SpawnSyncReturns } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export interface Job {
@@ -87,4 +88,9 @@ export function peakRssMiB(): number {
     if (m) return Number(m[1]) / 1024;
   } catch { /* not Linux */ }
   return process.resourceUsage().maxRSS / 1024;
+}
+
+/** One line on why a bench child gave no result: its spawn error, else the first error line of its stderr, else its exit status. */
+export function childFailure(r: SpawnSyncReturns<string>): string {
+  return (r.error?.message ?? (r.stderr || '').trim().split('\n').find((l) => /error/i.test(l)) ?? `exit ${r.status}`).slice(0, 160);
 }

@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cosineSimilarity, loadEmbedderFrom, type ModelFiles } from '../src/index.js';
 import { dirSource } from '../src/node/dir-source.js';
 import { packBatches } from '../src/text/embed.js';
-import { median } from './job.js';
+import { childFailure, median } from './job.js';
 import { writeBertOnnx } from './onnx-bert.js';
 import { CACHE } from './weights.js';
 
@@ -150,7 +150,7 @@ export async function benchMiniLM(opts: { quick?: boolean; threads?: number[]; l
         { cwd: ROOT, encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 26 });
       const line = r.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
       const m = line ? JSON.parse(line.slice(7)) as MiniMeasured : undefined;
-      const error = m ? undefined : (r.error?.message ?? (r.stderr || '').trim().split('\n').filter((l) => /rror/.test(l))[0] ?? `exit ${r.status}`).slice(0, 160);
+      const error = m ? undefined : childFailure(r);
       if (m && engine === 'tide' && variant === 'f32') ref = m.work;
       const shown: string[] = [];
       for (const w of WORKLOADS) {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { plan, type Planned } from './plan.js';
 import { ensureModel, SHAPES } from './weights.js';
 import { writeReport, type Row } from './report.js';
-import type { Measured } from './job.js';
+import { childFailure, type Measured } from './job.js';
 import { benchEmbed } from './embed.js';
 import { benchMiniLM } from './minilm.js';
 import { buildChild } from './child-build.js';
@@ -44,8 +44,7 @@ function runChild(p: Planned): Measured | string {
   if (r.signal === 'SIGTERM') return `timed out after ${Math.min(p.timeoutS, leftS).toFixed(0)} s`;
   const line = r.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
   if (line) return JSON.parse(line.slice(7)) as Measured;
-  const why = r.error ? r.error.message : (r.stderr || '').trim().split('\n').filter((l) => /Error|error/.test(l))[0] ?? `exit ${r.status}`;
-  return why.slice(0, 160);
+  return childFailure(r);
 }
 
 /** The wasm f32x4 peak per thread, measured now under the same load as the runs (bench/peak.ts). */
